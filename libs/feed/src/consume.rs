@@ -1,0 +1,214 @@
+//! Consuming another service's feed, exactly once.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use futures::future::BoxFuture;
+use gigcover_kit::client::ServiceClient;
+use gigcover_telemetry::{TraceParent, context_from_trace_parent};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Gauge};
+use opentelemetry::trace::TraceContextExt as _;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::event::{FeedEvent, FeedPage};
+
+/// Applies one event. It runs inside the consumer's transaction: write only through `conn`
+/// and the write commits together with the event's inbox row and the cursor. An error
+/// rolls the whole page back; the page is retried after a pause.
+pub trait EventHandler: Send + Sync + 'static {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+struct ConsumerMetrics {
+    applied: Counter<u64>,
+    failures: Counter<u64>,
+    lag: Gauge<u64>,
+}
+
+/// Reads the feed of service `source` and applies its events with `handler`.
+pub struct Consumer<H> {
+    source: String,
+    client: ServiceClient,
+    pool: PgPool,
+    handler: H,
+    batch: u32,
+    wait_secs: u32,
+    metrics: ConsumerMetrics,
+}
+
+impl<H: EventHandler> Consumer<H> {
+    /// `client` points at the producing service; `pool` is this service's own.
+    pub fn new(source: impl Into<String>, client: ServiceClient, pool: PgPool, handler: H) -> Self {
+        let meter = gigcover_telemetry::meter(
+            gigcover_telemetry::current_service().unwrap_or(gigcover_telemetry::PROCESS_SERVICE),
+        );
+        Self {
+            source: source.into(),
+            client,
+            pool,
+            handler,
+            batch: 200,
+            wait_secs: 20,
+            metrics: ConsumerMetrics {
+                applied: meter
+                    .u64_counter("gigcover.feed.events_applied")
+                    .with_description("Feed events applied")
+                    .build(),
+                failures: meter
+                    .u64_counter("gigcover.feed.apply_failures")
+                    .with_description("Feed pages that failed and will be retried")
+                    .build(),
+                lag: meter
+                    .u64_gauge("gigcover.feed.backlog")
+                    .with_description("Events published by the source and not yet applied here")
+                    .build(),
+            },
+        }
+    }
+
+    /// Events per page (and per transaction).
+    pub fn batch(mut self, batch: u32) -> Self {
+        self.batch = batch.clamp(1, crate::serve::MAX_LIMIT);
+        self
+    }
+
+    /// Seconds a request waits for new events (long-poll).
+    pub fn wait_secs(mut self, secs: u32) -> Self {
+        self.wait_secs = secs.min(crate::serve::MAX_WAIT_SECS);
+        self
+    }
+
+    /// Consumes until `shutdown`, pausing (1 s doubling to 30 s) after failures.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut pause = Duration::from_secs(1);
+        while !shutdown.is_cancelled() {
+            match self.step(&shutdown).await {
+                Ok(_) => pause = Duration::from_secs(1),
+                Err(error) => {
+                    self.metrics
+                        .failures
+                        .add(1, &[KeyValue::new("source", self.source.clone())]);
+                    tracing::warn!(error = format!("{error:#}"), source = %self.source, "feed consumer failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// The position this consumer has applied up to.
+    pub async fn cursor(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT position FROM feed_cursors WHERE source = $1")
+            .bind(&self.source)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|p| p.unwrap_or(0))
+    }
+
+    /// Reads one page (waiting for events up to `wait_secs`) and applies it; returns how
+    /// many events were applied.
+    pub async fn step(&self, shutdown: &CancellationToken) -> anyhow::Result<usize> {
+        let cursor = self.cursor().await.context("read the feed cursor")?;
+        let path = format!("/v1/events?after={cursor}&limit={}&wait={}", self.batch, self.wait_secs);
+        let within = Duration::from_secs(u64::from(self.wait_secs) + 10);
+        let page: FeedPage = tokio::select! {
+            page = self.client.get_json_within(&path, within) => page.with_context(|| format!("read the {} feed", self.source))?,
+            _ = shutdown.cancelled() => return Ok(0),
+        };
+        let lag = u64::try_from(page.head.saturating_sub(page.next_after)).unwrap_or(0);
+        self.metrics
+            .lag
+            .record(lag, &[KeyValue::new("source", self.source.clone())]);
+        if page.events.is_empty() {
+            return Ok(0);
+        }
+        self.apply(cursor, &page.events).await
+    }
+
+    async fn apply(&self, cursor: i64, events: &[FeedEvent]) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        // One replica at a time applies a given feed, so events are applied in order.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('feed-consumer:' || $1))")
+            .bind(&self.source)
+            .execute(&mut *tx)
+            .await?;
+        let mut last = cursor;
+        let mut applied = 0;
+        for event in events {
+            if event.position <= last {
+                bail!(
+                    "the {} feed went backwards: {} after {}",
+                    self.source,
+                    event.position,
+                    last
+                );
+            }
+            let fresh = sqlx::query(
+                "INSERT INTO inbox (source, event_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(&self.source)
+            .bind(event.id)
+            .bind(event.position)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if fresh {
+                self.handler
+                    .handle(&mut tx, event)
+                    .instrument(consume_span(&self.source, event))
+                    .await
+                    .with_context(|| format!("apply {} event {} at {}", event.event_type, event.id, event.position))?;
+                applied += 1;
+            }
+            last = event.position;
+        }
+        sqlx::query(
+            "INSERT INTO feed_cursors (source, position, updated_at) VALUES ($1, $2, now())
+             ON CONFLICT (source) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
+             WHERE feed_cursors.position < EXCLUDED.position",
+        )
+        .bind(&self.source)
+        .bind(last)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.metrics
+            .applied
+            .add(applied as u64, &[KeyValue::new("source", self.source.clone())]);
+        Ok(applied)
+    }
+}
+
+/// The span of applying one event: a child of (and linked to) the span that published it,
+/// so one trace follows a change from the producer through every consumer.
+fn consume_span(source: &str, event: &FeedEvent) -> tracing::Span {
+    let span = tracing::info_span!(
+        "feed.consume",
+        otel.name = %format!("consume {}", event.event_type),
+        otel.kind = "consumer",
+        messaging.system = "gigcover.feed",
+        messaging.source.name = %source,
+        messaging.message.id = %event.id,
+        messaging.feed.position = event.position,
+    );
+    if let Some(traceparent) = &event.traceparent {
+        let cx = context_from_trace_parent(&TraceParent {
+            traceparent: traceparent.clone(),
+            tracestate: event.tracestate.clone(),
+        });
+        let producer = cx.span().span_context().clone();
+        if producer.is_valid() {
+            let _ = span.set_parent(cx);
+            span.add_link(producer);
+        }
+    }
+    span
+}

@@ -1,0 +1,118 @@
+//! The extractors routes use to declare who may call them:
+//! `Principal` (any valid token) or `Authorized<roles::Ops>` (a valid token of a listed role).
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures::future::LocalBoxFuture;
+
+use super::claims::{Principal, Role};
+use super::verifier::{AuthError, Verifier};
+use crate::error::ApiError;
+
+fn bearer(req: &HttpRequest) -> Result<String, AuthError> {
+    let value = req.headers().get(AUTHORIZATION).ok_or(AuthError::Missing)?;
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::Rejected("the Authorization header is not text".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(AuthError::Rejected(
+            "the Authorization header must be `Bearer <token>`".into(),
+        )),
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verifier: Option<Arc<Verifier>> = req.app_data::<web::Data<Verifier>>().map(|d| d.clone().into_inner());
+        let token = bearer(req);
+        Box::pin(async move {
+            let verifier = verifier.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no Verifier in app data")))?;
+            let principal = verifier.verify(&token?).await?;
+            let span = tracing::Span::current();
+            span.record("enduser.role", principal.role.as_str());
+            if let Some(tenant) = principal.tenant.as_deref() {
+                span.record("gigcover.tenant", tenant);
+            }
+            Ok(principal)
+        })
+    }
+}
+
+/// A set of roles a route admits; see [`roles`].
+pub trait RoleSet {
+    const ROLES: &'static [Role];
+}
+
+/// Role sets for `Authorized<...>`.
+pub mod roles {
+    use super::{Role, RoleSet};
+
+    macro_rules! role_set {
+        ($($(#[$doc:meta])* $name:ident => [$($role:ident),+];)+) => {$(
+            $(#[$doc])*
+            pub struct $name;
+            impl RoleSet for $name {
+                const ROLES: &'static [Role] = &[$(Role::$role),+];
+            }
+        )+};
+    }
+
+    role_set! {
+        /// gigcover operations staff.
+        Ops => [Ops];
+        /// A gig platform.
+        Platform => [Platform];
+        /// An insurer partner.
+        Insurer => [Insurer];
+        /// A gig worker.
+        Worker => [Worker];
+        /// Our own services, or ops.
+        Internal => [Service, Ops];
+        /// Anyone with a valid token.
+        Any => [Worker, Insurer, Platform, Ops, Service];
+    }
+}
+
+/// A principal whose role is one of `R::ROLES`; any other role gets a 403.
+pub struct Authorized<R: RoleSet> {
+    pub principal: Principal,
+    _roles: PhantomData<R>,
+}
+
+impl<R: RoleSet> std::ops::Deref for Authorized<R> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+impl<R: RoleSet + 'static> FromRequest for Authorized<R> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(req, payload);
+        Box::pin(async move {
+            let principal = principal.await?;
+            if R::ROLES.contains(&principal.role) {
+                Ok(Self {
+                    principal,
+                    _roles: PhantomData,
+                })
+            } else {
+                let allowed = R::ROLES.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+                Err(ApiError::forbidden(format!("this route is for: {allowed}")))
+            }
+        })
+    }
+}

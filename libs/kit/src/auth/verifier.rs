@@ -1,0 +1,236 @@
+//! Verifies bearer tokens against the keys of the issuers we trust.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Validation, decode, decode_header};
+use tokio::sync::{Mutex, RwLock};
+
+use super::AuthSettings;
+use super::claims::{Claims, Principal};
+use super::keys::{ACCEPTED, KeyError, VerificationKey};
+use crate::error::ApiError;
+
+/// Refetch a JWKS at most this often when asked for a `kid` it does not hold.
+const MIN_REFETCH: Duration = Duration::from_secs(5);
+/// Refetch a JWKS older than this on next use, to learn of rotations and withdrawals.
+const MAX_AGE: Duration = Duration::from_secs(600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("a bearer token is required")]
+    Missing,
+    #[error("the token is refused: {0}")]
+    Rejected(String),
+    #[error("the signing keys cannot be fetched right now")]
+    KeysUnavailable,
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::KeysUnavailable => ApiError::unavailable("auth_unavailable", e.to_string()),
+            other => ApiError::unauthorized(other.to_string()),
+        }
+    }
+}
+
+struct JwksState {
+    keys: HashMap<String, VerificationKey>,
+    fetched_at: Option<Instant>,
+}
+
+struct Jwks {
+    url: String,
+    http: reqwest::Client,
+    state: RwLock<JwksState>,
+    refreshing: Mutex<()>,
+}
+
+impl Jwks {
+    async fn fetch(&self) -> Result<HashMap<String, VerificationKey>, String> {
+        let res = self.http.get(&self.url).send().await.map_err(|e| e.to_string())?;
+        if !res.status().is_success() {
+            return Err(format!("status {}", res.status()));
+        }
+        let set: JwkSet = res.json().await.map_err(|e| e.to_string())?;
+        Ok(VerificationKey::from_jwks(&set).into_iter().collect())
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<VerificationKey>, AuthError> {
+        let fresh = |s: &JwksState, within: Duration| s.fetched_at.is_some_and(|t| t.elapsed() < within);
+        {
+            let s = self.state.read().await;
+            if let Some(k) = s.keys.get(kid).filter(|_| fresh(&s, MAX_AGE)) {
+                return Ok(Some(k.clone()));
+            }
+        }
+        let _one_at_a_time = self.refreshing.lock().await;
+        {
+            let s = self.state.read().await;
+            if fresh(&s, MIN_REFETCH) {
+                return Ok(s.keys.get(kid).cloned());
+            }
+        }
+        match self.fetch().await {
+            Ok(keys) => {
+                let mut s = self.state.write().await;
+                s.keys = keys;
+                s.fetched_at = Some(Instant::now());
+                Ok(s.keys.get(kid).cloned())
+            }
+            Err(reason) => {
+                tracing::warn!(url = %self.url, %reason, "fetching the JWKS failed");
+                let s = self.state.read().await;
+                match s.keys.get(kid) {
+                    Some(stale) => Ok(Some(stale.clone())),
+                    None => Err(AuthError::KeysUnavailable),
+                }
+            }
+        }
+    }
+}
+
+enum KeySource {
+    Static(HashMap<String, VerificationKey>),
+    Jwks(Jwks),
+}
+
+/// An issuer whose tokens we accept, with its audience and keys.
+pub struct TrustedIssuer {
+    issuer: String,
+    audience: String,
+    keys: KeySource,
+}
+
+impl TrustedIssuer {
+    /// Keys fetched from `jwks_url` (cached).
+    pub fn with_jwks(issuer: impl Into<String>, audience: impl Into<String>, jwks_url: impl Into<String>) -> Self {
+        let http = crate::client::http_builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            keys: KeySource::Jwks(Jwks {
+                url: jwks_url.into(),
+                http,
+                state: RwLock::new(JwksState {
+                    keys: HashMap::new(),
+                    fetched_at: None,
+                }),
+                refreshing: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Fixed public keys, each pinned to its algorithm.
+    pub fn with_keys(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        keys: &[super::PublicKeyConfig],
+    ) -> Result<Self, KeyError> {
+        let keys = keys
+            .iter()
+            .map(VerificationKey::from_config)
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            keys: KeySource::Static(keys),
+        })
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<VerificationKey>, AuthError> {
+        match &self.keys {
+            KeySource::Static(keys) => Ok(keys.get(kid).cloned()),
+            KeySource::Jwks(jwks) => jwks.key(kid).await,
+        }
+    }
+}
+
+/// Verifies tokens; shared by every route of a service as app data.
+pub struct Verifier {
+    issuers: Vec<TrustedIssuer>,
+    leeway: u64,
+}
+
+impl Verifier {
+    pub fn new(issuers: Vec<TrustedIssuer>, leeway_secs: u64) -> Self {
+        Self {
+            issuers,
+            leeway: leeway_secs,
+        }
+    }
+
+    /// From the `auth` section; `default_jwks_url` is the identity service's JWKS.
+    pub fn from_settings(auth: &AuthSettings, default_jwks_url: &str) -> Result<Self, KeyError> {
+        let issuer = if auth.public_keys.is_empty() {
+            TrustedIssuer::with_jwks(
+                &auth.issuer,
+                &auth.audience,
+                auth.jwks_url.as_deref().unwrap_or(default_jwks_url),
+            )
+        } else {
+            TrustedIssuer::with_keys(&auth.issuer, &auth.audience, &auth.public_keys)?
+        };
+        Ok(Self::new(vec![issuer], auth.leeway_secs))
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let reject = |why: &str| AuthError::Rejected(why.to_owned());
+        let header = decode_header(token).map_err(|_| reject("not a well-formed JWT with a supported algorithm"))?;
+        if !ACCEPTED.contains(&header.alg) {
+            return Err(reject("its algorithm is not accepted"));
+        }
+        let kid = header
+            .kid
+            .as_deref()
+            .ok_or_else(|| reject("it names no signing key (kid)"))?;
+        // The issuer only routes to its keys here; the signature check below enforces it.
+        let claimed: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(token)
+            .map_err(|_| reject("its claims are not readable"))?;
+        let iss = claimed
+            .get("iss")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| reject("it has no issuer (iss)"))?;
+        let issuer = self
+            .issuers
+            .iter()
+            .find(|i| i.issuer == iss)
+            .ok_or_else(|| reject("its issuer is not trusted"))?;
+        let key = issuer
+            .key(kid)
+            .await?
+            .ok_or_else(|| reject("its signing key (kid) is unknown"))?;
+        if key.alg != header.alg {
+            return Err(reject("its algorithm does not match its key"));
+        }
+
+        let mut validation = Validation::new(key.alg);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_issuer(&[&issuer.issuer]);
+        validation.set_audience(&[&issuer.audience]);
+        validation.validate_nbf = true;
+        validation.leeway = self.leeway;
+        let data = decode::<Claims>(token, &key.key, &validation).map_err(|e| {
+            AuthError::Rejected(
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => "it has expired",
+                    ErrorKind::ImmatureSignature => "it is not valid yet (nbf)",
+                    ErrorKind::InvalidAudience => "it is for another audience",
+                    ErrorKind::InvalidIssuer => "its issuer is not trusted",
+                    ErrorKind::InvalidSignature => "its signature does not verify",
+                    ErrorKind::MissingRequiredClaim(_) => "a required claim (exp, iss, aud, sub) is missing",
+                    ErrorKind::InvalidAlgorithm => "its algorithm is not accepted",
+                    _ => "it is malformed",
+                }
+                .to_owned(),
+            )
+        })?;
+        Ok(data.claims.into())
+    }
+}

@@ -1,0 +1,176 @@
+//! A running service: its HTTP server (bound to a `TcpListener`, port 0 in tests) and its
+//! background tasks, started together and stopped together (draining in-flight requests).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, web};
+use futures::future::BoxFuture;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use utoipa_scalar::Servable as _;
+
+use super::extract::BodyLimit;
+use super::health::{self, Readiness};
+use super::observe::Observe;
+use super::openapi::ApiDocs;
+use crate::auth::Verifier;
+use crate::client::{ServiceClient, TokenSource};
+use crate::config::{Config, Settings};
+use crate::error::ApiError;
+use crate::topology::ServiceName;
+
+/// What a service is built from.
+#[derive(Clone)]
+pub struct ServiceContext {
+    pub name: ServiceName,
+    pub settings: Settings,
+    /// The whole configuration, for the service's own section.
+    pub config: Config,
+    /// A pool confined to the service's schema, migrations applied.
+    pub pool: PgPool,
+    pub verifier: Arc<Verifier>,
+    /// The token this service presents when it calls another.
+    pub tokens: Arc<dyn TokenSource>,
+    /// Cancelled when the service stops; background tasks end when it is.
+    pub shutdown: CancellationToken,
+}
+
+impl ServiceContext {
+    /// A client for calling `other` at its configured URL, with this service's token.
+    pub fn client_for(&self, other: ServiceName) -> ServiceClient {
+        ServiceClient::new(
+            other.as_str(),
+            self.settings.services.url(other),
+            Arc::clone(&self.tokens),
+        )
+    }
+}
+
+/// What a service adds to the kit's server.
+pub struct ServiceRoutes {
+    /// The service's OpenAPI document (its paths and schemas).
+    pub openapi: utoipa::openapi::OpenApi,
+    /// Registers routes and app data, once per worker.
+    pub configure: Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>,
+    /// Tasks that run while the service runs (feed consumers, schedulers); each must end
+    /// soon after `ServiceContext::shutdown` is cancelled.
+    pub background: Vec<BoxFuture<'static, ()>>,
+}
+
+/// Stops a running service: not ready, background told to stop, in-flight requests drained.
+#[derive(Clone)]
+pub struct StopHandle {
+    server: ServerHandle,
+    shutdown: CancellationToken,
+    readiness: Readiness,
+}
+
+impl StopHandle {
+    pub async fn stop(&self) {
+        self.readiness.set_draining();
+        self.shutdown.cancel();
+        self.server.stop(true).await;
+    }
+}
+
+pub struct Application {
+    name: ServiceName,
+    port: u16,
+    server: Server,
+    stop: StopHandle,
+    background: Vec<BoxFuture<'static, ()>>,
+}
+
+async fn not_found() -> HttpResponse {
+    ApiError::not_found("route").error_response()
+}
+
+impl Application {
+    /// Binds `host:port` (0 = any free port) and prepares the server; nothing runs until
+    /// [`Application::run_until_stopped`].
+    pub fn build(ctx: &ServiceContext, routes: ServiceRoutes, port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((ctx.settings.http.host.as_str(), port))?;
+        let port = listener.local_addr()?.port();
+        let name = ctx.name.as_str();
+        let openapi = web::Data::new(ApiDocs::for_service(name, routes.openapi));
+        let readiness = Readiness::default();
+        let pool = web::Data::new(ctx.pool.clone());
+        let verifier = web::Data::from(Arc::clone(&ctx.verifier));
+        let ready = web::Data::new(readiness.clone());
+        let limit = BodyLimit(ctx.settings.http.json_limit_bytes);
+        let configure = routes.configure;
+        let observe = Observe::new(name);
+
+        let mut server = HttpServer::new(move || {
+            let docs = openapi.get_ref().clone();
+            App::new()
+                .wrap(observe.clone())
+                .app_data(limit)
+                .app_data(pool.clone())
+                .app_data(verifier.clone())
+                .app_data(ready.clone())
+                .app_data(web::PayloadConfig::new(limit.0))
+                .route("/livez", web::get().to(health::livez))
+                .route("/readyz", web::get().to(health::readyz))
+                .route(
+                    "/openapi.json",
+                    web::get().to(move || std::future::ready(web::Json(docs.clone()))),
+                )
+                .service(utoipa_scalar::Scalar::with_url("/docs", openapi.get_ref().clone()))
+                .configure(|cfg| configure(cfg))
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(ctx.settings.http.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(10));
+        if let Some(workers) = ctx.settings.http.workers {
+            server = server.workers(workers);
+        }
+        let server = server.run();
+        let stop = StopHandle {
+            server: server.handle(),
+            shutdown: ctx.shutdown.clone(),
+            readiness,
+        };
+        Ok(Self {
+            name: ctx.name,
+            port,
+            server,
+            stop,
+            background: routes.background,
+        })
+    }
+
+    pub fn name(&self) -> ServiceName {
+        self.name
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Serves until stopped through a [`StopHandle`]; background tasks run alongside and
+    /// are awaited before this returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let service = self.name.as_str();
+        let tasks: Vec<_> = self
+            .background
+            .into_iter()
+            .map(|task| tokio::spawn(gigcover_telemetry::in_service(service, task)))
+            .collect();
+        let served = self.server.await;
+        for task in tasks {
+            let _ = task.await;
+        }
+        tracing::info!(service, "stopped");
+        served
+    }
+}

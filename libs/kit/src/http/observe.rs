@@ -1,0 +1,171 @@
+//! The middleware every request passes through: it names the request (request id), opens
+//! its server span (HTTP semantic conventions, parent taken from the W3C `traceparent`
+//! header), runs it inside its service (see `gigcover_telemetry::in_service`), records the
+//! RED metrics, and makes sure every error leaves as problem+json, whoever produced it.
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+use std::time::Instant;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use actix_web::{HttpMessage, ResponseError};
+use futures::future::LocalBoxFuture;
+use tracing::Instrument as _;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::metrics::HttpMetrics;
+use crate::error::ApiError;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the current request (echoed in the `x-request-id` response header).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// A caller's request id is kept when it is short and plain; otherwise we make one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
+}
+
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        408 => "request_timeout",
+        411 => "length_required",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        429 => "too_many_requests",
+        503 => "unavailable",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Observe {
+    service: &'static str,
+    metrics: HttpMetrics,
+}
+
+impl Observe {
+    pub(crate) fn new(service: &'static str) -> Self {
+        Self {
+            service,
+            metrics: HttpMetrics::new(service),
+        }
+    }
+}
+
+impl<S> Transform<S, ServiceRequest> for Observe
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error> + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = actix_web::Error;
+    type Transform = ObserveMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ObserveMiddleware {
+            service: Rc::new(service),
+            observe: self.clone(),
+        }))
+    }
+}
+
+pub(crate) struct ObserveMiddleware<S> {
+    service: Rc<S>,
+    observe: Observe,
+}
+
+impl<S> Service<ServiceRequest> for ObserveMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error> + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let service = Rc::clone(&self.service);
+        let Observe { service: name, metrics } = self.observe.clone();
+        let id = request_id(req.headers());
+        let route = req.match_pattern().unwrap_or_else(|| "default".to_owned());
+        let method = req.method().to_string();
+        let span = tracing::info_span!(
+            "http.server",
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = %method,
+            http.route = %route,
+            url.path = %req.path(),
+            http.response.status_code = Empty,
+            error.type = Empty,
+            request.id = %id,
+            enduser.role = Empty,
+            gigcover.tenant = Empty,
+            gigcover.service = name,
+        );
+        let _ = span.set_parent(gigcover_telemetry::extract_context(&HeaderExtractor(req.headers())));
+        req.extensions_mut().insert(RequestId(id.clone()));
+
+        let work = async move {
+            // Handlers' errors arrive as responses; an `Err` here only comes from the
+            // framework itself, which answers it with the error's own response.
+            let mut res = service.call(req).await?;
+            let status = res.status();
+            let is_problem = res
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/problem+json"));
+            if status.as_u16() >= 400 && !is_problem {
+                let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
+                let problem = ApiError::new(status, code_for(status), detail).error_response();
+                res = res.into_response(problem);
+            }
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+            }
+            let span = tracing::Span::current();
+            span.record("http.response.status_code", status.as_u16());
+            if status.is_server_error() {
+                span.record("otel.status_code", "ERROR");
+                span.record("error.type", status.as_str());
+            }
+            metrics.record(&method, &route, status.as_u16(), started.elapsed().as_secs_f64());
+            Ok(res)
+        };
+        Box::pin(gigcover_telemetry::in_service(name, work.instrument(span)))
+    }
+}

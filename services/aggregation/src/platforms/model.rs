@@ -1,0 +1,80 @@
+//! What a platform is.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use gigcover_domain::{Currency, FieldProblem, PlatformId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    RideHailing,
+    FoodDelivery,
+    ParcelCourier,
+    OnlineFreelance,
+}
+
+/// The format a platform sends its activity in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Adapter {
+    /// TASK_START / TASK_END / COMPLETED_TASK events.
+    GigEvents,
+    /// One record per completed gig with earnings.
+    GigRecords,
+    /// Login/logout availability sessions.
+    Shifts,
+    /// CSV exports read through a declarative column mapping.
+    Csv,
+}
+
+/// Where a platform operates: its country, time zone (for local days) and currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Market {
+    /// ISO 3166-1 alpha-2, e.g. `DE`.
+    pub country: String,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    #[schema(value_type = String, example = "Europe/Berlin")]
+    pub time_zone: Tz,
+    pub currency: Currency,
+}
+
+/// A platform registration as submitted by ops.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPlatform {
+    pub id: PlatformId,
+    pub name: String,
+    pub market: Market,
+    pub category: Category,
+    pub adapter: Adapter,
+}
+
+impl NewPlatform {
+    /// Problems serde cannot see: the name's length, the country's shape.
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        let mut problems = Vec::new();
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
+            problems.push(FieldProblem::new("name", "must be 1 to 200 characters"));
+        }
+        if !(self.market.country.len() == 2 && self.market.country.chars().all(|c| c.is_ascii_uppercase())) {
+            problems.push(FieldProblem::new(
+                "market.country",
+                "must be an ISO 3166-1 alpha-2 code such as DE",
+            ));
+        }
+        problems
+    }
+}
+
+/// A registered platform.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Platform {
+    pub id: PlatformId,
+    pub name: String,
+    pub market: Market,
+    pub category: Category,
+    pub adapter: Adapter,
+    pub created_at: DateTime<Utc>,
+}

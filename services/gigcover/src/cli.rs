@@ -1,0 +1,93 @@
+//! Command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use gigcover_kit::Config;
+
+use crate::services::Targets;
+
+/// gigcover: the backend of a marketplace insuring gig workers.
+///
+/// Configuration is layered: built-in defaults, then the TOML file given with --config
+/// (or GIGCOVER_CONFIG), then environment variables GIGCOVER_<SECTION>__<FIELD>
+/// (for example GIGCOVER_DATABASE__URL, GIGCOVER_SERVICES__PRICING__PORT). DATABASE_URL
+/// is read too. Telemetry follows the standard OTEL_* variables: set
+/// OTEL_EXPORTER_OTLP_ENDPOINT to export traces, metrics and logs over OTLP/gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "gigcover", version, about, long_about)]
+pub struct Cli {
+    /// A TOML configuration file.
+    #[arg(long, global = true, env = "GIGCOVER_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run services until SIGTERM or Ctrl-C, then drain in-flight requests and stop.
+    ///
+    /// Default ports: ops 8080, aggregation 8081, enrichment 8082, pricing 8083,
+    /// claims 8084, identity 8085 (services.<name>.port). Without database.url (or
+    /// DATABASE_URL) a private PostgreSQL cluster is provisioned under database.data_dir
+    /// (default .gigcover/postgres) and stopped on exit.
+    Serve {
+        /// `all`, or one or more of ops, aggregation, enrichment, pricing, claims, identity
+        /// (comma-separated).
+        #[arg(long, default_value = "all")]
+        target: Targets,
+    },
+    /// Apply the database migrations of the targeted services, then exit.
+    Migrate {
+        #[arg(long, default_value = "all")]
+        target: Targets,
+    },
+    /// Manage a private PostgreSQL cluster (what `serve` uses when no database is configured).
+    Postgres {
+        #[command(subcommand)]
+        action: PostgresAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostgresAction {
+    /// Create (first time) and start the cluster; print its DATABASE_URL.
+    Up {
+        #[arg(long, default_value = ".gigcover/postgres")]
+        data_dir: PathBuf,
+    },
+    /// Stop the cluster.
+    Down {
+        #[arg(long, default_value = ".gigcover/postgres")]
+        data_dir: PathBuf,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    gigcover_kit::install_crypto_provider();
+    let config = Config::load(cli.config.as_deref())?;
+    config.check_sections(&[])?;
+    match cli.command {
+        Command::Serve { target } => crate::serve::serve(&config, &target).await,
+        Command::Migrate { target } => crate::serve::migrate(&config, &target).await,
+        Command::Postgres {
+            action: PostgresAction::Up { data_dir },
+        } => {
+            let (pg, _) =
+                tokio::task::spawn_blocking(move || gigcover_localpg::LocalPostgres::ensure_running(&data_dir))
+                    .await??;
+            println!("DATABASE_URL={}", pg.url());
+            Ok(())
+        }
+        Command::Postgres {
+            action: PostgresAction::Down { data_dir },
+        } => {
+            tokio::task::spawn_blocking(move || {
+                let (pg, _) = gigcover_localpg::LocalPostgres::ensure_running(&data_dir)?;
+                pg.stop()
+            })
+            .await?
+        }
+    }
+}

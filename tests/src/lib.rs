@@ -1,0 +1,7 @@
+//! Helpers for the end-to-end tests: the `gigcover` binary as a child process, free ports,
+//! and HTTP waits. The tests themselves are in `e2e/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod process;
+
+pub use process::{Gigcover, free_port};
