@@ -1,6 +1,7 @@
 //! What travels on a feed.
 
 use chrono::{DateTime, Utc};
+use gigcover_telemetry::TraceParent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -10,6 +11,8 @@ pub struct NewEvent {
     pub id: Uuid,
     pub event_type: &'static str,
     pub payload: serde_json::Value,
+    /// The trace this event continues; the publishing span's when `None`.
+    pub trace: Option<TraceParent>,
 }
 
 impl NewEvent {
@@ -18,7 +21,15 @@ impl NewEvent {
             id: Uuid::now_v7(),
             event_type,
             payload: serde_json::to_value(payload)?,
+            trace: None,
         })
+    }
+
+    /// Continues `trace` instead of the publishing span's trace (for work done on behalf
+    /// of another request, such as a write grouping several webhooks).
+    pub fn traced(mut self, trace: Option<TraceParent>) -> Self {
+        self.trace = trace;
+        self
     }
 }
 

@@ -13,25 +13,29 @@ pub async fn publish(mut tx: Transaction<'_, Postgres>, events: &[NewEvent]) -> 
     if events.is_empty() {
         return tx.commit().await;
     }
-    let trace = gigcover_telemetry::current_trace_parent();
+    let current = gigcover_telemetry::current_trace_parent();
     let ids: Vec<_> = events.iter().map(|e| e.id).collect();
     let types: Vec<_> = events.iter().map(|e| e.event_type).collect();
     let payloads: Vec<_> = events.iter().map(|e| e.payload.clone()).collect();
+    let traces: Vec<_> = events.iter().map(|e| e.trace.as_ref().or(current.as_ref())).collect();
+    let parents: Vec<Option<&str>> = traces.iter().map(|t| t.map(|t| t.traceparent.as_str())).collect();
+    let states: Vec<Option<&str>> = traces.iter().map(|t| t.and_then(|t| t.tracestate.as_deref())).collect();
 
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
         .execute(&mut *tx)
         .await?;
     sqlx::query(
         "INSERT INTO outbox (position, event_id, event_type, payload, traceparent, tracestate)
-         SELECT nextval('outbox_position'), e.id, e.type, e.payload, $4, $5
-         FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) WITH ORDINALITY AS e(id, type, payload, n)
+         SELECT nextval('outbox_position'), e.id, e.type, e.payload, e.traceparent, e.tracestate
+         FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[])
+              WITH ORDINALITY AS e(id, type, payload, traceparent, tracestate, n)
          ORDER BY e.n",
     )
     .bind(&ids)
     .bind(&types)
     .bind(&payloads)
-    .bind(trace.as_ref().map(|t| t.traceparent.as_str()))
-    .bind(trace.as_ref().and_then(|t| t.tracestate.as_deref()))
+    .bind(&parents)
+    .bind(&states)
     .execute(&mut *tx)
     .await?;
     sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')")

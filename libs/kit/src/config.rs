@@ -75,7 +75,7 @@ pub struct Config {
     figment: Figment,
 }
 
-const SHARED_SECTIONS: &[&str] = &["environment", "database", "http", "auth", "services", "log"];
+const SHARED_SECTIONS: &[&str] = &["environment", "database", "http", "auth", "services", "log", "crypto"];
 
 impl Config {
     /// Defaults, then `file` if given (it must exist), then the environment.
@@ -120,6 +120,7 @@ impl Config {
 
     /// Fails on a top-level key that neither the kit nor one of `service_sections` reads.
     pub fn check_sections(&self, service_sections: &[&str]) -> Result<(), ConfigError> {
+        // Sections the services read for themselves.
         let data = self.figment.data()?;
         for dict in data.values() {
             for key in dict.keys() {

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;

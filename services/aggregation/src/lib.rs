@@ -1,16 +1,37 @@
 //! The aggregation service: gig platforms hand us each worker's activity here, and we keep
 //! it in one canonical model, exactly once.
+//!
+//! - `platforms`: the registry, webhook secrets (sealed), CSV mappings.
+//! - `accounts`: platform references of workers, one-time link codes, links.
+//! - `adapters`: the formats platforms speak, translated into canonical changes.
+//! - `webhooks`, `batches`: the two ways in; both write through `ingest`.
+//! - `ingest`: the one write path (versions, retractions, attribution, events).
+//! - `query`: a worker's activities, a platform's ingestion status.
 
-mod platforms;
+mod access;
+mod accounts;
+pub mod adapters;
+mod batches;
+pub mod ingest;
+mod metrics;
+pub mod platforms;
+mod query;
+mod retention;
+pub mod settings;
+mod state;
+pub mod webhooks;
 
 use std::sync::Arc;
 
 use actix_web::web;
 use gigcover_feed::FeedServer;
 use gigcover_kit::ServiceName;
+use gigcover_kit::crypto::{CryptoSettings, Sealer};
 use gigcover_kit::http::{ServiceContext, ServiceRoutes};
 use gigcover_kit::service::ServiceSpec;
 use utoipa::OpenApi as _;
+
+pub use ingest::events::{ACTIVITY_CHANGED, ActivityChanged};
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: ServiceName::Aggregation,
@@ -20,8 +41,23 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(platforms::routes::register, platforms::routes::get, platforms::routes::list, gigcover_feed::serve::events),
-    tags((name = "platforms", description = "The platform registry (ops)"))
+    paths(
+        platforms::routes::register, platforms::routes::get, platforms::routes::list,
+        platforms::routes::add_secret, platforms::routes::list_secrets, platforms::routes::revoke_secret,
+        platforms::routes::set_mapping,
+        accounts::routes::register, accounts::routes::link_code, accounts::routes::redeem,
+        accounts::routes::list, accounts::routes::unlink,
+        webhooks::routes::receive, batches::routes::upload,
+        query::activities::list, query::status::get,
+        gigcover_feed::serve::events
+    ),
+    components(schemas(ActivityChanged)),
+    tags(
+        (name = "platforms", description = "The platform registry"),
+        (name = "accounts", description = "Platform accounts and links to workers"),
+        (name = "ingestion", description = "Activity in: signed webhooks and batches"),
+        (name = "activities", description = "Activity out"),
+    )
 )]
 struct ApiDoc;
 
@@ -32,14 +68,44 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
 }
 
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
+    let settings: settings::AggregationSettings = ctx.config.section("aggregation")?;
+    let crypto: CryptoSettings = ctx.config.section("crypto")?;
+    let sealer = Sealer::from_settings(&crypto, ctx.settings.environment.is_production())?;
+    let metrics = metrics::IngestMetrics::new();
+    let (committer, writers) = ingest::committer::Committer::start(
+        ctx.pool.clone(),
+        metrics.clone(),
+        settings.committers,
+        settings.group_max,
+        ctx.shutdown.clone(),
+    );
+    let state = web::Data::new(state::IngestState {
+        pool: ctx.pool.clone(),
+        directory: Arc::new(platforms::directory::Directory::new(ctx.pool.clone(), sealer)),
+        committer,
+        metrics,
+        settings: settings.clone(),
+    });
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
+    let webhook_limit = settings.webhook_limit_bytes;
+    let mut background = vec![
+        feed.listener,
+        Box::pin(retention::run(ctx.pool.clone(), settings, ctx.shutdown.clone())) as _,
+    ];
+    background.extend(writers);
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(state.clone());
             server.configure(cfg);
             platforms::routes::configure(cfg);
+            accounts::routes::configure(cfg);
+            webhooks::routes::configure(cfg, webhook_limit);
+            batches::routes::configure(cfg);
+            cfg.route("/v1/workers/{id}/activities", web::get().to(query::activities::list))
+                .route("/v1/platforms/{id}/ingestion", web::get().to(query::status::get));
         }),
-        background: vec![feed.listener],
+        background,
     })
 }

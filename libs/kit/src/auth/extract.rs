@@ -78,6 +78,10 @@ pub mod roles {
         Worker => [Worker];
         /// Our own services, or ops.
         Internal => [Service, Ops];
+        /// A platform, or ops acting for one.
+        PlatformOrOps => [Platform, Ops];
+        /// A worker, or ops acting for one.
+        WorkerOrOps => [Worker, Ops];
         /// Anyone with a valid token.
         Any => [Worker, Insurer, Platform, Ops, Service];
     }

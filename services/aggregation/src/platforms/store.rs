@@ -1,8 +1,9 @@
 //! Platforms in the aggregation schema.
 
 use chrono::{DateTime, Utc};
-use gigcover_feed::NewEvent;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+
+use crate::adapters::csv::CsvMapping;
 
 use super::model::{NewPlatform, Platform};
 
@@ -37,10 +38,8 @@ fn from_row((id, name, country, time_zone, currency, category, adapter, created_
 const SELECT: &str =
     "SELECT id, name, country, time_zone, currency, to_jsonb(category), to_jsonb(adapter), created_at FROM platforms";
 
-/// Inserts the platform and publishes `platform.registered`, in one transaction.
-/// Returns `None` when the id is taken.
-pub async fn insert(pool: &PgPool, p: &NewPlatform) -> anyhow::Result<Option<Platform>> {
-    let mut tx = pool.begin().await?;
+/// Inserts the platform; `None` when the id is taken.
+pub async fn insert(conn: &mut PgConnection, p: &NewPlatform) -> anyhow::Result<Option<Platform>> {
     let row: Option<Row> = sqlx::query_as(
         "INSERT INTO platforms (id, name, country, time_zone, currency, category, adapter)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -54,13 +53,19 @@ pub async fn insert(pool: &PgPool, p: &NewPlatform) -> anyhow::Result<Option<Pla
     .bind(p.market.currency.code())
     .bind(serde_json::to_value(p.category)?.as_str().unwrap_or_default())
     .bind(serde_json::to_value(p.adapter)?.as_str().unwrap_or_default())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let platform = from_row(row)?;
-    let event = NewEvent::new("platform.registered", &platform)?;
-    gigcover_feed::publish(tx, &[event]).await?;
-    Ok(Some(platform))
+    row.map(from_row).transpose()
+}
+
+/// Sets (or clears) the platform's CSV mapping; false when there is no such platform.
+pub async fn set_csv_mapping(pool: &PgPool, id: &str, mapping: Option<&CsvMapping>) -> anyhow::Result<bool> {
+    let done = sqlx::query("UPDATE platforms SET csv_mapping = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(mapping.map(serde_json::to_value).transpose()?)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn get(pool: &PgPool, id: &str) -> anyhow::Result<Option<Platform>> {

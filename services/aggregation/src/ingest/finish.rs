@@ -1,0 +1,98 @@
+//! What every write does after the records themselves: keep the raw records, update the
+//! platform's ingestion status, and announce the change.
+
+use std::io::Write as _;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use gigcover_feed::NewEvent;
+use gigcover_telemetry::TraceParent;
+use sqlx::PgConnection;
+
+use super::engine::{Counts, ItemStatus, Outcome};
+use super::events::activity_changed;
+use crate::adapters::Accepted;
+use crate::platforms::directory::PlatformInfo;
+
+/// The raw records of the items this write took in (not replays, not refused ones).
+pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<Item = &'a serde_json::Value> {
+    items
+        .iter()
+        .zip(&outcome.statuses)
+        .filter(|(_, s)| !matches!(s, ItemStatus::Duplicate | ItemStatus::Rejected))
+        .map(|(i, _)| &i.raw)
+}
+
+/// Stores the accepted records, as read (known fields only), gzip-compressed NDJSON.
+pub async fn archive<'a>(
+    conn: &mut PgConnection,
+    platform: &PlatformInfo,
+    source: &'static str,
+    raws: impl Iterator<Item = &'a serde_json::Value>,
+) -> anyhow::Result<()> {
+    let mut gz = GzEncoder::new(Vec::with_capacity(64 * 1024), Compression::fast());
+    let mut records = 0i32;
+    for raw in raws {
+        serde_json::to_writer(&mut gz, raw)?;
+        gz.write_all(b"\n")?;
+        records += 1;
+    }
+    if records == 0 {
+        return Ok(());
+    }
+    let body = gz.finish()?;
+    sqlx::query("INSERT INTO raw_archive (platform_id, source, records, body_gzip) VALUES ($1, $2, $3, $4)")
+        .bind(platform.id.as_str())
+        .bind(source)
+        .bind(records)
+        .bind(body)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the platform's ingestion status forward.
+pub async fn record_status(
+    conn: &mut PgConnection,
+    platform: &PlatformInfo,
+    counts: &Counts,
+    last_end: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO ingestion_status (platform_id, last_received_at, last_event_end_at, accepted_total, rejected_total)
+         VALUES ($1, now(), $2, $3, $4)
+         ON CONFLICT (platform_id) DO UPDATE SET
+             last_received_at = now(),
+             last_event_end_at = GREATEST(ingestion_status.last_event_end_at, EXCLUDED.last_event_end_at),
+             accepted_total = ingestion_status.accepted_total + EXCLUDED.accepted_total,
+             rejected_total = ingestion_status.rejected_total + EXCLUDED.rejected_total",
+    )
+    .bind(platform.id.as_str())
+    .bind(last_end)
+    .bind(i64::try_from(counts.accepted()).unwrap_or(i64::MAX))
+    .bind(i64::try_from(counts.rejected).unwrap_or(i64::MAX))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// `activity.changed` for each worker touched; `trace_of(i)` is the trace of input record `i`.
+pub fn events(
+    platform: &PlatformInfo,
+    outcome: &Outcome,
+    trace_of: impl Fn(usize) -> Option<TraceParent>,
+) -> anyhow::Result<Vec<NewEvent>> {
+    outcome
+        .affected
+        .iter()
+        .map(|(worker, touched)| {
+            activity_changed(
+                *worker,
+                &platform.id,
+                platform.time_zone.name(),
+                &touched.days,
+                trace_of(touched.first),
+            )
+        })
+        .collect()
+}

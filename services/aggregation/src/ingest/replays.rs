@@ -1,0 +1,48 @@
+//! Webhook replays: an event id seen before is skipped.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::PgConnection;
+
+use super::engine::{ItemStatus, Outcome};
+use crate::adapters::Accepted;
+use crate::platforms::directory::PlatformInfo;
+
+/// Records the webhook event ids of `items` and returns the indices of the items that
+/// are not replays (items without an event id always pass).
+pub(super) async fn drop_replays(
+    conn: &mut PgConnection,
+    platform: &PlatformInfo,
+    items: &[Accepted],
+    out: &mut Outcome,
+) -> anyhow::Result<Vec<usize>> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(id) = item.event_id.as_deref() {
+            first.entry(id).or_insert(i);
+        }
+    }
+    if first.is_empty() {
+        return Ok((0..items.len()).collect());
+    }
+    let mut ids: Vec<&str> = first.keys().copied().collect();
+    ids.sort_unstable();
+    let fresh: HashSet<String> = sqlx::query_scalar(
+        "INSERT INTO webhook_events (platform_id, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",
+    )
+    .bind(platform.id.as_str())
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut live = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match item.event_id.as_deref() {
+            Some(id) if first.get(id) == Some(&i) && fresh.contains(id) => live.push(i),
+            Some(_) => out.statuses[i] = ItemStatus::Duplicate,
+            None => live.push(i),
+        }
+    }
+    Ok(live)
+}

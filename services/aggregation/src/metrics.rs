@@ -1,0 +1,89 @@
+//! Ingestion metrics, per platform (a low-cardinality attribute): records received,
+//! accepted and rejected (by reason), the lag from an activity's end to its storage, and
+//! the time of the latest activity — what freshness SLOs are computed from.
+
+use gigcover_domain::PlatformId;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Gauge, Histogram};
+
+#[derive(Clone)]
+pub struct IngestMetrics {
+    received: Counter<u64>,
+    accepted: Counter<u64>,
+    rejected: Counter<u64>,
+    lag: Histogram<f64>,
+    last_event: Gauge<f64>,
+}
+
+impl IngestMetrics {
+    pub fn new() -> Self {
+        let meter = gigcover_telemetry::meter("aggregation");
+        Self {
+            received: meter
+                .u64_counter("gigcover.ingest.received")
+                .with_description("Records received")
+                .build(),
+            accepted: meter
+                .u64_counter("gigcover.ingest.accepted")
+                .with_description("Records accepted")
+                .build(),
+            rejected: meter
+                .u64_counter("gigcover.ingest.rejected")
+                .with_description("Records rejected, by reason")
+                .build(),
+            lag: meter
+                .f64_histogram("gigcover.ingest.lag")
+                .with_unit("s")
+                .with_description("From an activity's end to its storage")
+                .with_boundaries(vec![
+                    1.0,
+                    10.0,
+                    60.0,
+                    300.0,
+                    900.0,
+                    3600.0,
+                    6.0 * 3600.0,
+                    86400.0,
+                    7.0 * 86400.0,
+                ])
+                .build(),
+            last_event: meter
+                .f64_gauge("gigcover.ingest.last_event_time")
+                .with_unit("s")
+                .with_description("Unix time of the latest activity end stored")
+                .build(),
+        }
+    }
+
+    fn platform(p: &PlatformId) -> KeyValue {
+        KeyValue::new("platform", p.as_str().to_owned())
+    }
+
+    pub fn received(&self, p: &PlatformId, n: u64, source: &'static str) {
+        self.received
+            .add(n, &[Self::platform(p), KeyValue::new("source", source)]);
+    }
+
+    pub fn accepted(&self, p: &PlatformId, n: u64) {
+        self.accepted.add(n, &[Self::platform(p)]);
+    }
+
+    pub fn rejected(&self, p: &PlatformId, reason: &'static str) {
+        self.rejected
+            .add(1, &[Self::platform(p), KeyValue::new("reason", reason)]);
+    }
+
+    pub fn lag(&self, p: &PlatformId, seconds: f64) {
+        self.lag.record(seconds.max(0.0), &[Self::platform(p)]);
+    }
+
+    pub fn last_event(&self, p: &PlatformId, unix_seconds: f64) {
+        self.last_event.record(unix_seconds, &[Self::platform(p)]);
+    }
+}
+
+impl Default for IngestMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

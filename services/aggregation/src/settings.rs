@@ -1,0 +1,45 @@
+//! The `aggregation` configuration section.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AggregationSettings {
+    /// A webhook's timestamp may differ from our clock by at most this much, either way.
+    pub signature_tolerance_secs: i64,
+    /// An activity may end at most this far in the future (clock skew), no further.
+    pub future_tolerance_secs: i64,
+    /// A task or shift started but not ended for this long is reported as stale.
+    pub stale_open_after_hours: i64,
+    /// Largest batch body accepted, in bytes.
+    pub batch_limit_bytes: usize,
+    /// Largest webhook body accepted, in bytes.
+    pub webhook_limit_bytes: usize,
+    /// Raw payloads are kept this many days.
+    pub raw_retention_days: i64,
+    /// Webhook event ids are remembered (for deduplication) this many days.
+    pub webhook_dedup_days: i64,
+    /// How long a link code stays valid.
+    pub link_code_ttl_minutes: i64,
+    /// Concurrent writers grouping webhooks into shared commits.
+    pub committers: usize,
+    /// Most webhook requests in one commit.
+    pub group_max: usize,
+}
+
+impl Default for AggregationSettings {
+    fn default() -> Self {
+        Self {
+            signature_tolerance_secs: 300,
+            future_tolerance_secs: 300,
+            stale_open_after_hours: 24,
+            batch_limit_bytes: 512 * 1024 * 1024,
+            webhook_limit_bytes: 1024 * 1024,
+            raw_retention_days: 400,
+            webhook_dedup_days: 30,
+            link_code_ttl_minutes: 72 * 60,
+            committers: 4,
+            group_max: 512,
+        }
+    }
+}

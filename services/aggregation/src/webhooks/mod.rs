@@ -1,0 +1,4 @@
+//! Signed webhooks: `POST /v1/platforms/{id}/events`.
+
+pub(crate) mod routes;
+pub mod signature;

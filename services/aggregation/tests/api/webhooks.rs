@@ -1,0 +1,218 @@
+//! Signed webhooks: stored once, replays harmless, corrections versioned, retractions
+//! withdrawn, and every kind of bad input refused precisely with nothing written.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Harness, gig};
+
+#[tokio::test]
+async fn a_gig_is_stored_once_and_a_replayed_event_changes_nothing() {
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    let mut event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
+    event["event_id"] = json!("delivery-1");
+
+    let res = h.webhook(&p, &event).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (body["received"].clone(), body["inserted"].clone()),
+        (json!(1), json!(1))
+    );
+    let again: Value = h.webhook(&p, &event).await.json().await.unwrap();
+    assert_eq!(again["duplicates"], 1, "{again}");
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 1);
+
+    let acts = h.activities(&worker).await;
+    assert_eq!(acts.len(), 1);
+    assert_eq!(acts[0]["pay"], "7.50");
+    assert_eq!(acts[0]["kind"], "engagement");
+    let changes = h.changes().await;
+    assert_eq!(changes.len(), 1, "one activity.changed for the one change");
+    assert_eq!(changes[0]["worker_id"], worker);
+    assert_eq!(changes[0]["days"], json!(["2026-11-02"]));
+    assert_eq!(
+        h.count("SELECT count(*) FROM aggregation.raw_archive").await,
+        1,
+        "the raw record is archived"
+    );
+}
+
+#[tokio::test]
+async fn a_correction_is_a_new_version_and_a_retraction_withdraws_it() {
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    h.webhook(
+        &p,
+        &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50"),
+    )
+    .await;
+    // The same content again (as a fresh delivery without an event id) changes nothing.
+    let same: Value = h
+        .webhook(
+            &p,
+            &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.5"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(same["unchanged"], 1, "{same}");
+    // A corrected fare and time: a new version, the old kept; both days announced.
+    let fixed: Value = h
+        .webhook(
+            &p,
+            &gig("g1", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:40:00Z", "9.00"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fixed["updated"], 1, "{fixed}");
+    let acts = h.activities(&worker).await;
+    assert_eq!(
+        (acts[0]["pay"].clone(), acts[0]["version"].clone()),
+        (json!("9.00"), json!(2))
+    );
+    assert_eq!(
+        h.count("SELECT count(*) FROM aggregation.activity_history WHERE version = 1")
+            .await,
+        1
+    );
+    let last = h.changes().await.pop().unwrap();
+    assert_eq!(last["days"], json!(["2026-11-02", "2026-11-03"]));
+
+    let gone: Value = h
+        .webhook(&p, &json!({"id": "g1", "retracted": true}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gone["retracted"], 1, "{gone}");
+    assert!(
+        h.activities(&worker).await.is_empty(),
+        "a retracted activity leaves the worker's hours"
+    );
+    assert_eq!(h.changes().await.pop().unwrap()["days"], json!(["2026-11-03"]));
+    let unknown = h.webhook(&p, &json!({"id": "never-sent", "retracted": true})).await;
+    assert_eq!(unknown.status(), 422);
+}
+
+#[tokio::test]
+async fn bad_signatures_are_refused_and_nothing_is_written() {
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let other = h.platform("other", "gig_records", "Europe/Berlin", "EUR").await;
+    let event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
+    let now = chrono::Utc::now().timestamp();
+    let cases = [
+        (
+            "wrong secret",
+            h.webhook_signed("eats", "whsec_guess", &event, now).await,
+            "bad_signature",
+        ),
+        (
+            "stale timestamp",
+            h.webhook_signed("eats", &p.secret, &event, now - 301).await,
+            "stale_signature",
+        ),
+        (
+            "future timestamp",
+            h.webhook_signed("eats", &p.secret, &event, now + 301).await,
+            "stale_signature",
+        ),
+        (
+            "another platform's secret",
+            h.webhook_signed("eats", &other.secret, &event, now).await,
+            "bad_signature",
+        ),
+    ];
+    for (case, res, code) in cases {
+        assert_eq!(res.status(), 401, "{case}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], code, "{case}");
+    }
+    let unsigned = h
+        .post("/v1/platforms/eats/events")
+        .header("content-type", "application/json")
+        .body(event.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    assert_eq!(unsigned.json::<Value>().await.unwrap()["code"], "missing_signature");
+    let nowhere = h.webhook_signed("no-such-platform", &p.secret, &event, now).await;
+    assert_eq!(nowhere.status(), 404);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 0);
+}
+
+#[tokio::test]
+async fn invalid_events_are_refused_precisely_and_none_is_written() {
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let base = || gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
+    let with = |k: &str, v: Value| {
+        let mut e = base();
+        e[k] = v;
+        e
+    };
+    let future_start = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let future_end = (chrono::Utc::now() + chrono::Duration::hours(3)).to_rfc3339();
+    let mut future = base();
+    future["start_datetime"] = json!(future_start);
+    future["end_datetime"] = json!(future_end);
+    let mut usd = base();
+    usd["income"]["currency"] = json!("XXY");
+    let mut negative_pay = base();
+    negative_pay["income"]["pay"] = json!("-1");
+    let cases = [
+        (
+            "end before start",
+            with("end_datetime", json!("2026-11-02T07:00:00Z")),
+            "end",
+        ),
+        ("over 24 h", with("end_datetime", json!("2026-11-03T09:00:00Z")), "end"),
+        ("in the future", future, "end"),
+        ("negative distance", with("distance", json!("-2")), "distance"),
+        ("negative earnings", negative_pay, "income"),
+        ("unknown currency", usd, "income.currency"),
+        ("missing worker", with("worker", Value::Null), "worker"),
+        ("wrong type", with("start_datetime", json!(true)), "start_datetime"),
+    ];
+    for (case, event, field) in cases {
+        let res = h.webhook(&p, &event).await;
+        assert_eq!(res.status(), 422, "{case}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["errors"][0]["field"], field, "{case}: {body}");
+    }
+    // In a list, the faulty event is located, and the valid one is not written either.
+    let res = h
+        .webhook(&p, &json!({"events": [base(), with("distance", json!("-2"))]}))
+        .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["errors"][0]["field"],
+        "events[1].distance"
+    );
+    let malformed = h.webhook_signed_raw(&p, b"{\"id\": ").await;
+    assert_eq!(malformed.status(), 400);
+    let huge = json!({"id": "g1", "padding": "x".repeat(1_100_000)});
+    assert_eq!(h.webhook(&p, &huge).await.status(), 413);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 0);
+}
+
+impl Harness {
+    async fn webhook_signed_raw(&self, p: &crate::harness::Platform, bytes: &[u8]) -> reqwest::Response {
+        let t = chrono::Utc::now().timestamp();
+        let header = gigcover_aggregation::webhooks::signature::sign(p.secret.as_bytes(), t, bytes);
+        self.post(&format!("/v1/platforms/{}/events", p.id))
+            .header("content-type", "application/json")
+            .header("gigcover-signature", header)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+}
