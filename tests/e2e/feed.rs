@@ -33,19 +33,10 @@ async fn produce(pool: PgPool, producer: usize) {
     while written < EVENTS_PER_PRODUCER {
         let (size, pause) = {
             let mut rng = rand::rng();
-            (
-                rng.random_range(1..=40).min(EVENTS_PER_PRODUCER - written),
-                rng.random_range(0..4),
-            )
+            (rng.random_range(1..=40).min(EVENTS_PER_PRODUCER - written), rng.random_range(0..4))
         };
         let events: Vec<NewEvent> = (written..written + size)
-            .map(|i| {
-                NewEvent::new(
-                    "test.tick",
-                    serde_json::json!({"n": producer * EVENTS_PER_PRODUCER + i}),
-                )
-                .unwrap()
-            })
+            .map(|i| NewEvent::new("test.tick", serde_json::json!({"n": producer * EVENTS_PER_PRODUCER + i})).unwrap())
             .collect();
         let tx = pool.begin().await.unwrap();
         tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -55,10 +46,7 @@ async fn produce(pool: PgPool, producer: usize) {
 }
 
 async fn applied(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM sink.applied")
-        .fetch_one(pool)
-        .await
-        .unwrap_or(0)
+    sqlx::query_scalar("SELECT count(*) FROM sink.applied").fetch_one(pool).await.unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -69,9 +57,7 @@ async fn a_killed_and_restarted_consumer_applies_every_event_exactly_once_in_ord
     let outbox_pool = gigcover_kit::db::pool(&DatabaseSettings::default(), &db.secret_url(), "aggregation").unwrap();
     let plain = db.pool().await;
 
-    let producers: Vec<_> = (0..PRODUCERS)
-        .map(|p| tokio::spawn(produce(outbox_pool.clone(), p)))
-        .collect();
+    let producers: Vec<_> = (0..PRODUCERS).map(|p| tokio::spawn(produce(outbox_pool.clone(), p))).collect();
     let mut consumer = start_consumer(&db, &producer.address, &token);
     let mut kills = 0;
     while kills < 6 || producers.iter().any(|p| !p.is_finished()) {
@@ -97,10 +83,8 @@ async fn a_killed_and_restarted_consumer_applies_every_event_exactly_once_in_ord
         .await
         .unwrap();
     assert_eq!(published, TOTAL);
-    let (rows, distinct): (i64, i64) = sqlx::query_as("SELECT count(*), count(DISTINCT event_id) FROM sink.applied")
-        .fetch_one(&plain)
-        .await
-        .unwrap();
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT event_id) FROM sink.applied").fetch_one(&plain).await.unwrap();
     assert_eq!(rows, TOTAL, "every event applied, none twice (after {kills} kills)");
     assert_eq!(distinct, TOTAL);
     let missing: i64 = sqlx::query_scalar(

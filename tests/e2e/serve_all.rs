@@ -16,12 +16,8 @@ async fn serve_all_provisions_postgres_and_survives_its_restart() {
         return;
     }
     let mut gc = Gigcover::serve("all", &[]);
-    gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(90))
-        .await;
-    let http = gigcover_kit::client::http_builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(90)).await;
+    let http = gigcover_kit::client::http_builder().timeout(Duration::from_secs(10)).build().unwrap();
     let ops = gc.keys.ops_token();
     let platforms = gc.url(ServiceName::Aggregation, "/v1/platforms");
     let res = http.get(&platforms).bearer_auth(&ops).send().await.unwrap();
@@ -32,8 +28,7 @@ async fn serve_all_provisions_postgres_and_survives_its_restart() {
     assert!(!started, "gigcover should have started the cluster itself");
     pg.stop().unwrap();
 
-    gc.wait_for_readyz(&ServiceName::ALL, 503, Duration::from_secs(30))
-        .await;
+    gc.wait_for_readyz(&ServiceName::ALL, 503, Duration::from_secs(30)).await;
     let res = http.get(gc.url(ServiceName::Pricing, "/readyz")).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let res = http.get(&platforms).bearer_auth(&ops).send().await.unwrap();
@@ -43,8 +38,7 @@ async fn serve_all_provisions_postgres_and_survives_its_restart() {
     assert_eq!(body["code"], "database_unavailable", "{body}");
 
     pg.start().unwrap();
-    gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(60))
-        .await;
+    gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(60)).await;
     let res = http.get(&platforms).bearer_auth(&ops).send().await.unwrap();
     assert_eq!(res.status(), 200, "requests recover once Postgres is back");
 
@@ -61,14 +55,9 @@ async fn unknown_routes_and_bad_bodies_get_problem_json_from_the_running_binary(
         return;
     }
     let mut gc = Gigcover::serve("aggregation", &[]);
-    gc.wait_for_readyz(&[ServiceName::Aggregation], 200, Duration::from_secs(90))
-        .await;
+    gc.wait_for_readyz(&[ServiceName::Aggregation], 200, Duration::from_secs(90)).await;
     let http = gigcover_kit::client::http();
-    let res = http
-        .get(gc.url(ServiceName::Aggregation, "/no/such/route"))
-        .send()
-        .await
-        .unwrap();
+    let res = http.get(gc.url(ServiceName::Aggregation, "/no/such/route")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let body: Value = res.json().await.unwrap();

@@ -27,8 +27,7 @@ async fn sigterm_under_load_completes_every_in_flight_request() {
         return;
     }
     let mut gc = Gigcover::serve("aggregation", &[]);
-    gc.wait_for_readyz(&[ServiceName::Aggregation], 200, Duration::from_secs(90))
-        .await;
+    gc.wait_for_readyz(&[ServiceName::Aggregation], 200, Duration::from_secs(90)).await;
     let (stop_tx, stop_rx) = watch::channel(false);
     // A fresh connection per request, so no request races a keep-alive connection's close.
     let http = gigcover_kit::client::http_builder()
@@ -61,11 +60,7 @@ async fn sigterm_under_load_completes_every_in_flight_request() {
                     Err(e) => Err(format!("{e}")),
                 };
                 let failed = result.is_err();
-                samples.push(Sample {
-                    sent,
-                    done: Instant::now(),
-                    result,
-                });
+                samples.push(Sample { sent, done: Instant::now(), result });
                 if failed {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -79,29 +74,12 @@ async fn sigterm_under_load_completes_every_in_flight_request() {
     let status = gc.wait_exit(Duration::from_secs(60)).await;
     stop_tx.send(true).unwrap();
 
-    let samples: Vec<Sample> = futures::future::join_all(workers)
-        .await
-        .into_iter()
-        .flat_map(Result::unwrap)
-        .collect();
-    let in_flight: Vec<_> = samples
-        .iter()
-        .filter(|s| s.sent + SURELY_ACCEPTED <= sigterm_at)
-        .collect();
+    let samples: Vec<Sample> = futures::future::join_all(workers).await.into_iter().flat_map(Result::unwrap).collect();
+    let in_flight: Vec<_> = samples.iter().filter(|s| s.sent + SURELY_ACCEPTED <= sigterm_at).collect();
     let lost: Vec<_> = in_flight.iter().filter(|s| s.result.is_err()).collect();
-    let drained = in_flight
-        .iter()
-        .filter(|s| s.result.is_ok() && s.done > sigterm_at)
-        .count();
+    let drained = in_flight.iter().filter(|s| s.result.is_ok() && s.done > sigterm_at).count();
     assert!(status.success(), "clean exit:\n{}", gc.logs());
-    assert!(
-        in_flight.len() > 20,
-        "the load was steady: {} requests before the signal",
-        in_flight.len()
-    );
+    assert!(in_flight.len() > 20, "the load was steady: {} requests before the signal", in_flight.len());
     assert!(lost.is_empty(), "requests in flight at SIGTERM failed: {lost:?}");
-    assert!(
-        drained > 0,
-        "some requests were in flight when the signal came and completed after it"
-    );
+    assert!(drained > 0, "some requests were in flight when the signal came and completed after it");
 }

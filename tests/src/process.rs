@@ -11,27 +11,28 @@ use nix::unistd::Pid;
 
 /// A free TCP port on 127.0.0.1 (released for the caller to bind).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-/// The `gigcover` binary built next to this test binary (scripts/test builds it first).
+/// The `gigcover` binary of the same build as the running executable: next to it (a bench
+/// binary in `target/release`) or one folder up (a test in `target/debug/deps`).
 pub fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target profile folder");
-    let bin = dir.join("gigcover");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build it with `cargo build --bin gigcover` (scripts/test does)",
-        bin.display()
-    );
-    bin
+    let exe = std::env::current_exe().expect("executable path");
+    let here = exe.parent().expect("executable folder");
+    let candidates = [here.join("gigcover"), here.parent().map(|p| p.join("gigcover")).unwrap_or_default()];
+    candidates.into_iter().find(|c| c.is_file()).unwrap_or_else(|| {
+        panic!(
+            "no gigcover binary next to {}: build it with `cargo build --bin gigcover` (scripts/test does)",
+            exe.display()
+        )
+    })
 }
 
 pub struct Gigcover {
     child: Child,
+    target: String,
+    config: PathBuf,
+    env: Vec<(String, String)>,
     pub ports: Vec<(ServiceName, u16)>,
     pub log: PathBuf,
     pub keys: TestKeys,
@@ -42,48 +43,35 @@ impl Gigcover {
     /// Starts `gigcover serve --target <target>` with the test key trusted, each service on a
     /// free port, and `env` added (`DATABASE_URL` is removed unless `env` sets it).
     pub fn serve(target: &str, env: &[(&str, String)]) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("gigcover-e2e-")
-            .tempdir_in("/tmp")
-            .expect("temp dir");
+        let dir = tempfile::Builder::new().prefix("gigcover-e2e-").tempdir_in("/tmp").expect("temp dir");
         // Postgres (run as its own user when we are root) must reach a private cluster here.
         let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
         let keys = TestKeys::default();
         let ports: Vec<(ServiceName, u16)> = ServiceName::ALL.iter().map(|s| (*s, free_port())).collect();
         let mut config = gigcover_testkit::app::test_config_toml(&keys);
-        config.push_str(&format!(
-            "[database]\ndata_dir = \"{}\"\n",
-            dir.path().join("pg").display()
-        ));
+        config.push_str(&format!("[database]\ndata_dir = \"{}\"\n", dir.path().join("pg").display()));
+        config.push_str(&format!("[crypto]\nmaster_key_file = \"{}\"\n", dir.path().join("master.key").display()));
         for (service, port) in &ports {
             config.push_str(&format!("[services.{service}]\nport = {port}\n"));
         }
         let config_path = dir.path().join("gigcover.toml");
         std::fs::write(&config_path, config).expect("write config");
         let log = dir.path().join("gigcover.log");
-        let out = std::fs::File::create(&log).expect("log file");
-        let err = out.try_clone().expect("log file");
-        let mut cmd = Command::new(binary());
-        cmd.args(["serve", "--target", target, "--config"]).arg(&config_path);
-        cmd.env_remove("DATABASE_URL").env("RUST_LOG", "info");
-        for var in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SDK_DISABLED"] {
-            cmd.env_remove(var);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .expect("start gigcover");
-        Self {
-            child,
-            ports,
-            log,
-            keys,
-            _dir: dir,
-        }
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let child = spawn(target, &config_path, &env, &log);
+        Self { child, target: target.to_owned(), config: config_path, env, ports, log, keys, _dir: dir }
+    }
+
+    /// Starts the process again with the same configuration (after it was killed).
+    pub fn restart(&mut self) {
+        assert!(self.child.try_wait().expect("wait").is_some(), "restart only a stopped process");
+        self.child = spawn(&self.target, &self.config, &self.env, &self.log);
+    }
+
+    /// SIGKILL: no draining, no cleanup, as when a node dies.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL gigcover");
+        self.child.wait().expect("reap gigcover");
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -91,11 +79,7 @@ impl Gigcover {
     }
 
     pub fn port(&self, service: ServiceName) -> u16 {
-        self.ports
-            .iter()
-            .find(|(s, _)| *s == service)
-            .map(|(_, p)| *p)
-            .expect("port of service")
+        self.ports.iter().find(|(s, _)| *s == service).map(|(_, p)| *p).expect("port of service")
     }
 
     pub fn url(&self, service: ServiceName, path: &str) -> String {
@@ -112,10 +96,7 @@ impl Gigcover {
 
     /// Waits until every service in `services` answers `/readyz` with `status`.
     pub async fn wait_for_readyz(&mut self, services: &[ServiceName], status: u16, within: Duration) {
-        let http = gigcover_kit::client::http_builder()
-            .timeout(Duration::from_secs(3))
-            .build()
-            .expect("client");
+        let http = gigcover_kit::client::http_builder().timeout(Duration::from_secs(3)).build().expect("client");
         let deadline = Instant::now() + within;
         loop {
             if let Ok(Some(exit)) = self.child.try_wait() {
@@ -123,12 +104,7 @@ impl Gigcover {
             }
             let mut all = true;
             for s in services {
-                let got = http
-                    .get(self.url(*s, "/readyz"))
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0);
+                let got = http.get(self.url(*s, "/readyz")).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
                 all &= got == status;
             }
             if all {
@@ -154,14 +130,25 @@ impl Gigcover {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "gigcover did not exit in time:\n{}",
-                self.logs()
-            );
+            assert!(Instant::now() < deadline, "gigcover did not exit in time:\n{}", self.logs());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+fn spawn(target: &str, config: &Path, env: &[(String, String)], log: &Path) -> Child {
+    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    let mut cmd = Command::new(binary());
+    cmd.args(["serve", "--target", target, "--config"]).arg(config);
+    cmd.env_remove("DATABASE_URL").env("RUST_LOG", "info");
+    for var in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SDK_DISABLED"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err)).spawn().expect("start gigcover")
 }
 
 impl Drop for Gigcover {
@@ -171,12 +158,19 @@ impl Drop for Gigcover {
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        // A restarted process reuses the cluster it did not start and leaves it running.
+        let data = self.data_dir();
+        if data.join("postmaster.pid").exists()
+            && let Ok((pg, _)) = gigcover_localpg::LocalPostgres::ensure_running(&data)
+        {
+            let _ = pg.stop();
         }
     }
 }

@@ -101,10 +101,7 @@ impl Earnings {
         let currency = pay.currency();
         for (name, part) in [("pay", pay), ("tips", tips), ("bonus", bonus), ("fees", fees)] {
             if part.currency() != currency {
-                return Err(format!(
-                    "{name} is in {}, pay in {currency}: one currency per activity",
-                    part.currency()
-                ));
+                return Err(format!("{name} is in {}, pay in {currency}: one currency per activity", part.currency()));
             }
             if part.is_negative() {
                 return Err(format!("{name} must not be negative"));
@@ -116,12 +113,7 @@ impl Earnings {
     /// Earnings of zero in `currency`.
     pub fn zero(currency: Currency) -> Self {
         let z = Money::zero(currency);
-        Self {
-            pay: z,
-            tips: z,
-            bonus: z,
-            fees: z,
-        }
+        Self { pay: z, tips: z, bonus: z, fees: z }
     }
 
     pub fn currency(&self) -> Currency {
@@ -142,10 +134,7 @@ impl Earnings {
 
     /// Pay + tips + bonus - fees: what reached the worker.
     pub fn net(&self) -> Result<Money, MoneyError> {
-        self.pay
-            .checked_add(&self.tips)?
-            .checked_add(&self.bonus)?
-            .checked_sub(&self.fees)
+        self.pay.checked_add(&self.tips)?.checked_add(&self.bonus)?.checked_sub(&self.fees)
     }
 
     /// Adds another activity's earnings part by part.
@@ -182,10 +171,7 @@ pub struct FieldProblem {
 
 impl FieldProblem {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -353,10 +339,7 @@ mod tests {
 
     #[test]
     fn an_activity_longer_than_a_day_is_refused() {
-        let bad = ActivityDraft {
-            end: Some(t("2026-03-02T10:00:01Z")),
-            ..draft()
-        };
+        let bad = ActivityDraft { end: Some(t("2026-03-02T10:00:01Z")), ..draft() };
         let err = Activity::try_from(bad).unwrap_err();
         assert_eq!(err.0[0].message, "an activity may last at most 24 hours");
     }

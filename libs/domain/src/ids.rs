@@ -48,9 +48,7 @@ impl Default for WorkerId {
 impl FromStr for WorkerId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s)
-            .map(Self)
-            .map_err(|_| IdError::NotUuid { kind: "worker id" })
+        Uuid::parse_str(s).map(Self).map_err(|_| IdError::NotUuid { kind: "worker id" })
     }
 }
 
@@ -68,14 +66,9 @@ impl Slug {
     pub fn parse(kind: &'static str, s: &str) -> Result<Self, IdError> {
         let ok = (2..=40).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.ends_with('-');
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::BadSlug { kind })
-        }
+        if ok { Ok(Self(s.to_owned())) } else { Err(IdError::BadSlug { kind }) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -150,13 +143,7 @@ pub struct ExternalRef(String);
 impl ExternalRef {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let ok = (1..=128).contains(&s.chars().count()) && s.chars().all(|c| !c.is_control()) && s.trim() == s;
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::BadExternalRef {
-                kind: "external reference",
-            })
-        }
+        if ok { Ok(Self(s.to_owned())) } else { Err(IdError::BadExternalRef { kind: "external reference" }) }
     }
 
     pub fn as_str(&self) -> &str {

@@ -44,11 +44,7 @@ pub struct LocalDayPiece {
 
 impl Interval {
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, IntervalError> {
-        if end > start {
-            Ok(Self { start, end })
-        } else {
-            Err(IntervalError::EndNotAfterStart { start, end })
-        }
+        if end > start { Ok(Self { start, end }) } else { Err(IntervalError::EndNotAfterStart { start, end }) }
     }
 
     pub fn start(&self) -> DateTime<Utc> {
@@ -85,13 +81,7 @@ impl Interval {
             let date = cursor.with_timezone(&tz).date_naive();
             let next_day_start = local_day_start(tz, next_date(date));
             let piece_end = next_day_start.min(self.end);
-            pieces.push(LocalDayPiece {
-                date,
-                interval: Interval {
-                    start: cursor,
-                    end: piece_end,
-                },
-            });
+            pieces.push(LocalDayPiece { date, interval: Interval { start: cursor, end: piece_end } });
             cursor = piece_end;
         }
         pieces
@@ -183,10 +173,7 @@ mod tests {
         let santiago: Tz = "America/Santiago".parse().unwrap();
         let date = NaiveDate::from_ymd_opt(2026, 9, 6).unwrap();
         let start = local_day_start(santiago, date);
-        assert_eq!(
-            start.with_timezone(&santiago).time(),
-            NaiveTime::from_hms_opt(1, 0, 0).unwrap()
-        );
+        assert_eq!(start.with_timezone(&santiago).time(), NaiveTime::from_hms_opt(1, 0, 0).unwrap());
         assert_eq!(local_day_start(santiago, next_date(date)) - start, Duration::hours(23));
     }
 
@@ -208,14 +195,8 @@ mod tests {
         assert!(!is_weekend(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()));
     }
 
-    const ZONES: &[&str] = &[
-        "UTC",
-        "Europe/Berlin",
-        "America/Los_Angeles",
-        "America/Santiago",
-        "Asia/Kolkata",
-        "Australia/Lord_Howe",
-    ];
+    const ZONES: &[&str] =
+        &["UTC", "Europe/Berlin", "America/Los_Angeles", "America/Santiago", "Asia/Kolkata", "Australia/Lord_Howe"];
 
     proptest! {
         #[test]

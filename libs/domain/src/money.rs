@@ -83,10 +83,7 @@ impl Money {
         if self.currency == other.currency {
             Ok(())
         } else {
-            Err(MoneyError::CurrencyMismatch {
-                left: self.currency,
-                right: other.currency,
-            })
+            Err(MoneyError::CurrencyMismatch { left: self.currency, right: other.currency })
         }
     }
 
@@ -110,16 +107,12 @@ impl Money {
 
     /// Sums amounts that must all be in `currency`; an empty list sums to zero.
     pub fn sum<'a>(currency: Currency, items: impl IntoIterator<Item = &'a Money>) -> Result<Money, MoneyError> {
-        items
-            .into_iter()
-            .try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
+        items.into_iter().try_fold(Money::zero(currency), |acc, m| acc.checked_add(m))
     }
 
     /// Rounds to the currency's minor units (cents for EUR) with the given rule.
     pub fn round(&self, rounding: Rounding) -> Money {
-        let amount = self
-            .amount
-            .round_dp_with_strategy(self.currency.minor_units(), rounding.strategy());
+        let amount = self.amount.round_dp_with_strategy(self.currency.minor_units(), rounding.strategy());
         Money::new(amount, self.currency)
     }
 

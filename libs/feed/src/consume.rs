@@ -89,9 +89,7 @@ impl<H: EventHandler> Consumer<H> {
             match self.step(&shutdown).await {
                 Ok(_) => pause = Duration::from_secs(1),
                 Err(error) => {
-                    self.metrics
-                        .failures
-                        .add(1, &[KeyValue::new("source", self.source.clone())]);
+                    self.metrics.failures.add(1, &[KeyValue::new("source", self.source.clone())]);
                     tracing::warn!(error = format!("{error:#}"), source = %self.source, "feed consumer failed; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(pause) => {}
@@ -123,9 +121,7 @@ impl<H: EventHandler> Consumer<H> {
             _ = shutdown.cancelled() => return Ok(0),
         };
         let lag = u64::try_from(page.head.saturating_sub(page.next_after)).unwrap_or(0);
-        self.metrics
-            .lag
-            .record(lag, &[KeyValue::new("source", self.source.clone())]);
+        self.metrics.lag.record(lag, &[KeyValue::new("source", self.source.clone())]);
         if page.events.is_empty() {
             return Ok(0);
         }
@@ -143,12 +139,7 @@ impl<H: EventHandler> Consumer<H> {
         let mut applied = 0;
         for event in events {
             if event.position <= last {
-                bail!(
-                    "the {} feed went backwards: {} after {}",
-                    self.source,
-                    event.position,
-                    last
-                );
+                bail!("the {} feed went backwards: {} after {}", self.source, event.position, last);
             }
             let fresh = sqlx::query(
                 "INSERT INTO inbox (source, event_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -180,9 +171,7 @@ impl<H: EventHandler> Consumer<H> {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.metrics
-            .applied
-            .add(applied as u64, &[KeyValue::new("source", self.source.clone())]);
+        self.metrics.applied.add(applied as u64, &[KeyValue::new("source", self.source.clone())]);
         Ok(applied)
     }
 }

@@ -17,12 +17,7 @@ pub struct NewEvent {
 
 impl NewEvent {
     pub fn new(event_type: &'static str, payload: impl Serialize) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            id: Uuid::now_v7(),
-            event_type,
-            payload: serde_json::to_value(payload)?,
-            trace: None,
-        })
+        Ok(Self { id: Uuid::now_v7(), event_type, payload: serde_json::to_value(payload)?, trace: None })
     }
 
     /// Continues `trace` instead of the publishing span's trace (for work done on behalf

@@ -21,9 +21,7 @@ pub async fn publish(mut tx: Transaction<'_, Postgres>, events: &[NewEvent]) -> 
     let parents: Vec<Option<&str>> = traces.iter().map(|t| t.map(|t| t.traceparent.as_str())).collect();
     let states: Vec<Option<&str>> = traces.iter().map(|t| t.and_then(|t| t.tracestate.as_deref())).collect();
 
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))").execute(&mut *tx).await?;
     sqlx::query(
         "INSERT INTO outbox (position, event_id, event_type, payload, traceparent, tracestate)
          SELECT nextval('outbox_position'), e.id, e.type, e.payload, e.traceparent, e.tracestate
@@ -38,8 +36,6 @@ pub async fn publish(mut tx: Transaction<'_, Postgres>, events: &[NewEvent]) -> 
     .bind(&states)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')").execute(&mut *tx).await?;
     tx.commit().await
 }

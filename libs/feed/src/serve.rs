@@ -52,35 +52,19 @@ pub struct FeedQuery {
     wait: Option<u32>,
 }
 
-type EventRow = (
-    i64,
-    Uuid,
-    String,
-    serde_json::Value,
-    DateTime<Utc>,
-    Option<String>,
-    Option<String>,
-);
+type EventRow = (i64, Uuid, String, serde_json::Value, DateTime<Utc>, Option<String>, Option<String>);
 
 impl FeedServer {
     /// `schema` is the service's schema (its notification channel is `<schema>_outbox`).
     pub fn start(pool: PgPool, schema: &str, shutdown: CancellationToken) -> FeedServerRoutes {
         let (tx, rx) = watch::channel(0u64);
         let listener = Box::pin(listen(pool.clone(), format!("{schema}_outbox"), tx, shutdown.clone()));
-        FeedServerRoutes {
-            server: FeedServer {
-                pool,
-                published: rx,
-                shutdown,
-            },
-            listener,
-        }
+        FeedServerRoutes { server: FeedServer { pool, published: rx, shutdown }, listener }
     }
 
     /// Registers `GET /v1/events`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(web::Data::new(self.clone()))
-            .route("/v1/events", web::get().to(events));
+        cfg.app_data(web::Data::new(self.clone())).route("/v1/events", web::get().to(events));
     }
 
     /// A page of events after `after`, and the head position.
@@ -98,24 +82,18 @@ impl FeedServer {
             .await?;
         let events: Vec<FeedEvent> = rows
             .into_iter()
-            .map(
-                |(position, id, event_type, payload, recorded_at, traceparent, tracestate)| FeedEvent {
-                    position,
-                    id,
-                    event_type,
-                    payload,
-                    recorded_at,
-                    traceparent,
-                    tracestate,
-                },
-            )
+            .map(|(position, id, event_type, payload, recorded_at, traceparent, tracestate)| FeedEvent {
+                position,
+                id,
+                event_type,
+                payload,
+                recorded_at,
+                traceparent,
+                tracestate,
+            })
             .collect();
         let next_after = events.last().map_or(after, |e| e.position);
-        Ok(FeedPage {
-            events,
-            next_after,
-            head: head.unwrap_or(0),
-        })
+        Ok(FeedPage { events, next_after, head: head.unwrap_or(0) })
     }
 }
 
@@ -142,17 +120,11 @@ pub async fn events(
     }
     let limit = query.limit.unwrap_or(100);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
+        return Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     let wait = query.wait.unwrap_or(0);
     if wait > MAX_WAIT_SECS {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("wait must be at most {MAX_WAIT_SECS} seconds"),
-        ));
+        return Err(ApiError::bad_request("invalid_query", format!("wait must be at most {MAX_WAIT_SECS} seconds")));
     }
     let deadline = Instant::now() + Duration::from_secs(u64::from(wait));
     let mut published = feed.published.clone();

@@ -46,11 +46,7 @@ impl TokenSource for StaticToken {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("{service} answered {status}: {}", .problem.as_ref().map_or("", |p| p.detail.as_str()))]
-    Status {
-        service: String,
-        status: StatusCode,
-        problem: Option<Problem>,
-    },
+    Status { service: String, status: StatusCode, problem: Option<Problem> },
     #[error("{service} is unreachable: {reason}")]
     Unavailable { service: String, reason: String },
     #[error("{service} answered something unreadable: {reason}")]
@@ -103,12 +99,7 @@ impl ServiceClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self {
-            name: name.into(),
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
-            http,
-            tokens,
-        }
+        Self { name: name.into(), base_url: base_url.into().trim_end_matches('/').to_owned(), http, tokens }
     }
 
     pub fn base_url(&self) -> &str {
@@ -163,10 +154,8 @@ impl ServiceClient {
             if let Some(t) = timeout {
                 req = req.timeout(t);
             }
-            let unavailable = |e: reqwest::Error| ClientError::Unavailable {
-                service: self.name.clone(),
-                reason: e.to_string(),
-            };
+            let unavailable =
+                |e: reqwest::Error| ClientError::Unavailable { service: self.name.clone(), reason: e.to_string() };
             let res = req.send().await.map_err(unavailable)?;
             let status = res.status();
             tracing::Span::current().record("http.response.status_code", status.as_u16());
@@ -175,16 +164,11 @@ impl ServiceClient {
                     tracing::Span::current().record("otel.status_code", "ERROR");
                 }
                 let problem = res.json::<Problem>().await.ok();
-                return Err(ClientError::Status {
-                    service: self.name.clone(),
-                    status,
-                    problem,
-                });
+                return Err(ClientError::Status { service: self.name.clone(), status, problem });
             }
-            res.json::<T>().await.map_err(|e| ClientError::Invalid {
-                service: self.name.clone(),
-                reason: e.to_string(),
-            })
+            res.json::<T>()
+                .await
+                .map_err(|e| ClientError::Invalid { service: self.name.clone(), reason: e.to_string() })
         }
         .instrument(span)
         .await

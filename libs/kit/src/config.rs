@@ -83,10 +83,7 @@ impl Config {
         let mut figment = Figment::new();
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError::Invalid(format!(
-                    "config file {} does not exist",
-                    path.display()
-                )));
+                return Err(ConfigError::Invalid(format!("config file {} does not exist", path.display())));
             }
             figment = figment.merge(Toml::file(path));
         }
@@ -98,16 +95,12 @@ impl Config {
 
     /// A configuration from TOML text only (tests).
     pub fn from_toml(text: &str) -> Self {
-        Self {
-            figment: Figment::new().merge(Toml::string(text)),
-        }
+        Self { figment: Figment::new().merge(Toml::string(text)) }
     }
 
     /// Adds one value on top (tests, CLI flags): `key` is dotted, e.g. `services.ops.port`.
     pub fn with(self, key: &str, value: impl serde::Serialize) -> Self {
-        Self {
-            figment: self.figment.merge(figment::providers::Serialized::default(key, value)),
-        }
+        Self { figment: self.figment.merge(figment::providers::Serialized::default(key, value)) }
     }
 
     /// Reads section `key` into `T`, whose `Default` supplies what is not configured.
@@ -125,12 +118,7 @@ impl Config {
         for dict in data.values() {
             for key in dict.keys() {
                 if !SHARED_SECTIONS.contains(&key.as_str()) && !service_sections.contains(&key.as_str()) {
-                    let known = SHARED_SECTIONS
-                        .iter()
-                        .chain(service_sections)
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let known = SHARED_SECTIONS.iter().chain(service_sections).copied().collect::<Vec<_>>().join(", ");
                     return Err(ConfigError::UnknownSection(key.clone(), known));
                 }
             }
@@ -162,10 +150,7 @@ impl Config {
                 });
             }
             if settings.auth.jwks_url.is_none() && settings.auth.public_keys.is_empty() {
-                return Err(ConfigError::Missing {
-                    key: "auth.jwks_url",
-                    why: "in production (or auth.public_keys)",
-                });
+                return Err(ConfigError::Missing { key: "auth.jwks_url", why: "in production (or auth.public_keys)" });
             }
         }
         Ok(settings)
@@ -180,9 +165,7 @@ struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self {
-            filter: "info,sqlx=warn,actix_server=warn,h2=warn,tonic=warn,hyper=warn,opentelemetry=warn".into(),
-        }
+        Self { filter: "info,sqlx=warn,actix_server=warn,h2=warn,tonic=warn,hyper=warn,opentelemetry=warn".into() }
     }
 }
 
@@ -200,22 +183,16 @@ mod tests {
 
     #[test]
     fn a_mistyped_value_names_its_key() {
-        let err = Config::from_toml("[database]\nmax_connections = \"many\"")
-            .settings()
-            .unwrap_err();
+        let err = Config::from_toml("[database]\nmax_connections = \"many\"").settings().unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("max_connections"), "{msg}");
     }
 
     #[test]
     fn a_misspelt_key_names_itself() {
-        let err = Config::from_toml("[database]\nmax_conections = 3")
-            .settings()
-            .unwrap_err();
+        let err = Config::from_toml("[database]\nmax_conections = 3").settings().unwrap_err();
         assert!(err.to_string().contains("max_conections"), "{err}");
-        let err = Config::from_toml("[databse]\nurl = \"x\"")
-            .check_sections(&[])
-            .unwrap_err();
+        let err = Config::from_toml("[databse]\nurl = \"x\"").check_sections(&[]).unwrap_err();
         assert!(err.to_string().contains("databse"), "{err}");
     }
 
@@ -223,18 +200,14 @@ mod tests {
     fn production_requires_a_database_and_token_keys() {
         let err = Config::from_toml("environment = \"prod\"").settings().unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
-        let err = Config::from_toml("environment = \"prod\"\n[database]\nurl = \"postgres://x\"")
-            .settings()
-            .unwrap_err();
+        let err =
+            Config::from_toml("environment = \"prod\"\n[database]\nurl = \"postgres://x\"").settings().unwrap_err();
         assert!(err.to_string().contains("auth.jwks_url"), "{err}");
     }
 
     #[test]
     fn layers_on_top_win() {
-        let s = Config::from_toml("[services.ops]\nport = 9000")
-            .with("services.ops.port", 9100)
-            .settings()
-            .unwrap();
+        let s = Config::from_toml("[services.ops]\nport = 9000").with("services.ops.port", 9100).settings().unwrap();
         assert_eq!(s.services.port(crate::ServiceName::Ops), 9100);
     }
 }

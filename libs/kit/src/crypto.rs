@@ -29,10 +29,7 @@ pub struct CryptoSettings {
 
 impl Default for CryptoSettings {
     fn default() -> Self {
-        Self {
-            master_key: None,
-            master_key_file: ".gigcover/master.key".into(),
-        }
+        Self { master_key: None, master_key_file: ".gigcover/master.key".into() }
     }
 }
 
@@ -49,12 +46,9 @@ impl std::fmt::Debug for Sealer {
 }
 
 fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .context("crypto.master_key is not base64")?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("crypto.master_key must be 32 bytes"))
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(text.trim()).context("crypto.master_key is not base64")?;
+    bytes.try_into().map_err(|_| anyhow::anyhow!("crypto.master_key must be 32 bytes"))
 }
 
 fn read_or_create_key_file(path: &Path) -> anyhow::Result<[u8; 32]> {
@@ -92,9 +86,7 @@ impl Sealer {
     }
 
     pub fn from_key(key: &[u8; 32]) -> Self {
-        Self {
-            cipher: XChaCha20Poly1305::new(key.into()),
-        }
+        Self { cipher: XChaCha20Poly1305::new(key.into()) }
     }
 
     /// `version || nonce || ciphertext+tag`, bound to `aad`.
@@ -141,33 +133,18 @@ mod tests {
     #[test]
     fn the_embedded_default_creates_a_private_key_file_once() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = CryptoSettings {
-            master_key: None,
-            master_key_file: dir.path().join("k"),
-        };
-        let a = Sealer::from_settings(&settings, false)
-            .unwrap()
-            .seal(b"x", b"")
-            .unwrap();
+        let settings = CryptoSettings { master_key: None, master_key_file: dir.path().join("k") };
+        let a = Sealer::from_settings(&settings, false).unwrap().seal(b"x", b"").unwrap();
         let again = Sealer::from_settings(&settings, false).unwrap();
         assert_eq!(again.open(&a, b"").unwrap(), b"x");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(
-                std::fs::metadata(dir.path().join("k")).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(dir.path().join("k")).unwrap().permissions().mode() & 0o777, 0o600);
         }
         assert!(
-            Sealer::from_settings(
-                &CryptoSettings {
-                    master_key: None,
-                    master_key_file: dir.path().join("none")
-                },
-                true
-            )
-            .is_err()
+            Sealer::from_settings(&CryptoSettings { master_key: None, master_key_file: dir.path().join("none") }, true)
+                .is_err()
         );
     }
 }

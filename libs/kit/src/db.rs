@@ -28,21 +28,14 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self {
-            url: None,
-            max_connections: 8,
-            acquire_timeout_ms: 3000,
-            data_dir: ".gigcover/postgres".into(),
-        }
+        Self { url: None, max_connections: 8, acquire_timeout_ms: 3000, data_dir: ".gigcover/postgres".into() }
     }
 }
 
 /// Options for `url` whose unqualified names resolve in `schema` (and `public` for extensions).
 pub fn connect_options(url: &SecretString, schema: &str) -> anyhow::Result<PgConnectOptions> {
     let options = PgConnectOptions::from_str(url.expose_secret()).context("parse database.url")?;
-    Ok(options
-        .options([("search_path", format!("{schema},public"))])
-        .application_name(&format!("gigcover-{schema}")))
+    Ok(options.options([("search_path", format!("{schema},public"))]).application_name(&format!("gigcover-{schema}")))
 }
 
 /// A lazily-connecting pool for one service: start-up does not fail while Postgres restarts,
@@ -62,10 +55,7 @@ pub fn pool(settings: &DatabaseSettings, url: &SecretString, schema: &str) -> an
 pub async fn migrate(pool: &PgPool, schema: &str, mut migrator: Migrator) -> anyhow::Result<()> {
     migrator.create_schema(schema.to_owned());
     migrator.dangerous_set_table_name(format!("{schema}._sqlx_migrations"));
-    migrator
-        .run(pool)
-        .await
-        .with_context(|| format!("apply the {schema} migrations"))
+    migrator.run(pool).await.with_context(|| format!("apply the {schema} migrations"))
 }
 
 /// Applies a second, independent set of migrations to `schema` (a library's tables, such as
@@ -73,8 +63,5 @@ pub async fn migrate(pool: &PgPool, schema: &str, mut migrator: Migrator) -> any
 pub async fn migrate_library(pool: &PgPool, schema: &str, name: &str, mut migrator: Migrator) -> anyhow::Result<()> {
     migrator.create_schema(schema.to_owned());
     migrator.dangerous_set_table_name(format!("{schema}._{name}_migrations"));
-    migrator
-        .run(pool)
-        .await
-        .with_context(|| format!("apply the {name} migrations to {schema}"))
+    migrator.run(pool).await.with_context(|| format!("apply the {name} migrations to {schema}"))
 }

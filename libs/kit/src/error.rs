@@ -46,14 +46,7 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            detail: detail.into(),
-            errors: Vec::new(),
-            extensions: Default::default(),
-            source: None,
-        }
+        Self { status, code, detail: detail.into(), errors: Vec::new(), extensions: Default::default(), source: None }
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -95,11 +88,8 @@ impl ApiError {
 
     /// An internal failure: logged with its cause, answered as a bare 500.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        let mut e = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "an internal error occurred; it has been logged",
-        );
+        let mut e =
+            Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it has been logged");
         e.source = Some(source.into());
         e
     }
@@ -137,11 +127,7 @@ impl ApiError {
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             code: self.code.to_owned(),
-            errors: self
-                .errors
-                .iter()
-                .filter_map(|e| serde_json::to_value(e).ok())
-                .collect(),
+            errors: self.errors.iter().filter_map(|e| serde_json::to_value(e).ok()).collect(),
             extensions: self.extensions.clone(),
         }
     }
@@ -165,15 +151,9 @@ impl ResponseError for ApiError {
             tracing::warn!(code = self.code, detail = %self.detail, "dependency unavailable");
         }
         let mut res = HttpResponse::build(self.status);
-        res.insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        ));
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
         if self.status == StatusCode::UNAUTHORIZED {
-            res.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            ));
+            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\"")));
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
@@ -258,13 +238,7 @@ mod tests {
 
     async fn body(e: ApiError) -> (StatusCode, String, serde_json::Value) {
         let res = e.error_response();
-        let ct = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let ct = res.headers().get(header::CONTENT_TYPE).unwrap().to_str().unwrap().to_owned();
         let status = res.status();
         let bytes = to_bytes(res.into_body()).await.unwrap();
         (status, ct, serde_json::from_slice(&bytes).unwrap())

@@ -44,9 +44,7 @@ pub async fn launch(
     let settings = config.settings()?;
     let schema = spec.name.schema();
     let pool = crate::db::pool(&settings.database, database_url, schema)?;
-    (spec.migrate)(pool.clone())
-        .await
-        .with_context(|| format!("migrate {}", spec.name))?;
+    (spec.migrate)(pool.clone()).await.with_context(|| format!("migrate {}", spec.name))?;
     let jwks = format!("{}/.well-known/jwks.json", settings.services.url(ServiceName::Identity));
     let verifier = Arc::new(Verifier::from_settings(&settings.auth, &jwks)?);
     let port = options.port.unwrap_or_else(|| settings.services.port(spec.name));
@@ -59,8 +57,6 @@ pub async fn launch(
         tokens: options.tokens.unwrap_or_else(|| Arc::new(StaticToken(None))),
         shutdown: CancellationToken::new(),
     };
-    let routes = (spec.build)(ctx.clone())
-        .await
-        .with_context(|| format!("build {}", spec.name))?;
+    let routes = (spec.build)(ctx.clone()).await.with_context(|| format!("build {}", spec.name))?;
     Application::build(&ctx, routes, port).with_context(|| format!("bind {} to port {port}", spec.name))
 }

@@ -52,11 +52,7 @@ pub fn find_bin_dir() -> anyhow::Result<PathBuf> {
 
 fn is_root() -> bool {
     // SAFETY-free check: `id -u` avoids unsafe libc calls.
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.trim_ascii() == b"0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -71,12 +67,7 @@ impl LocalPostgres {
         let run_as = if is_root() { Some("postgres".to_owned()) } else { None };
         fs::create_dir_all(data_dir).with_context(|| format!("create {}", data_dir.display()))?;
         let data_dir = fs::canonicalize(data_dir)?;
-        let mut pg = Self {
-            data_dir,
-            bin_dir,
-            port: 0,
-            run_as,
-        };
+        let mut pg = Self { data_dir, bin_dir, port: 0, run_as };
         if !pg.data_dir.join("PG_VERSION").exists() {
             pg.init()?;
         }
@@ -119,12 +110,7 @@ impl LocalPostgres {
     fn run(&self, mut cmd: Command, what: &str) -> anyhow::Result<Output> {
         let out = cmd.output().with_context(|| format!("run {what}"))?;
         if !out.status.success() {
-            bail!(
-                "{what} failed ({}): {}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim(),
-                self.log_tail()
-            );
+            bail!("{what} failed ({}): {}{}", out.status, String::from_utf8_lossy(&out.stderr).trim(), self.log_tail());
         }
         Ok(out)
     }
@@ -139,10 +125,7 @@ impl LocalPostgres {
         if lines.is_empty() {
             String::new()
         } else {
-            format!(
-                "\nserver log:\n{}",
-                lines.into_iter().rev().collect::<Vec<_>>().join("\n")
-            )
+            format!("\nserver log:\n{}", lines.into_iter().rev().collect::<Vec<_>>().join("\n"))
         }
     }
 
@@ -199,39 +182,21 @@ impl LocalPostgres {
     /// Starts the cluster and waits until it accepts connections.
     pub fn start(&self) -> anyhow::Result<()> {
         let mut cmd = self.command("pg_ctl");
-        cmd.arg("start")
-            .arg("-D")
-            .arg(&self.data_dir)
-            .arg("-l")
-            .arg(self.log_file())
-            .args(["-w", "-t", "60"]);
+        cmd.arg("start").arg("-D").arg(&self.data_dir).arg("-l").arg(self.log_file()).args(["-w", "-t", "60"]);
         self.run(cmd, "pg_ctl start").map(|_| ())
     }
 
     /// Stops the cluster (fast shutdown: open sessions are disconnected).
     pub fn stop(&self) -> anyhow::Result<()> {
         let mut cmd = self.command("pg_ctl");
-        cmd.arg("stop")
-            .arg("-D")
-            .arg(&self.data_dir)
-            .args(["-m", "fast", "-w", "-t", "60"]);
+        cmd.arg("stop").arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "-t", "60"]);
         self.run(cmd, "pg_ctl stop").map(|_| ())
     }
 
     fn ensure_database(&self) -> anyhow::Result<()> {
         let port = self.port.to_string();
         let mut check = self.command("psql");
-        check.args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-tAc",
-        ]);
+        check.args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-d", "postgres", "-tAc"]);
         check.arg(format!("SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"));
         let out = self.run(check, "psql")?;
         if out.stdout.trim_ascii() != b"1" {
@@ -253,10 +218,7 @@ mod tests {
             eprintln!("skipped: no PostgreSQL server binaries on this machine");
             return;
         }
-        let dir = tempfile::Builder::new()
-            .prefix("gigcover-localpg-")
-            .tempdir_in("/tmp")
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("gigcover-localpg-").tempdir_in("/tmp").unwrap();
         let data = dir.path().join("pg");
         if is_root() {
             Command::new("chmod").arg("755").arg(dir.path()).status().unwrap();

@@ -55,11 +55,7 @@ fn resource(service: &'static str, settings: &TelemetrySettings) -> Resource {
 }
 
 pub(crate) fn build(services: &[&'static str], settings: &TelemetrySettings) -> anyhow::Result<Built> {
-    let (traces, metrics, logs) = (
-        Signal::Traces.exported(),
-        Signal::Metrics.exported(),
-        Signal::Logs.exported(),
-    );
+    let (traces, metrics, logs) = (Signal::Traces.exported(), Signal::Metrics.exported(), Signal::Logs.exported());
     // tonic channels spawn their connection tasks on the runtime current at build time and
     // keep using it, so build exporters inside a runtime that lives as long as they do.
     let runtime = if traces || metrics || logs {
@@ -76,12 +72,7 @@ pub(crate) fn build(services: &[&'static str], settings: &TelemetrySettings) -> 
     };
     let _entered = runtime.as_ref().map(|rt| rt.enter());
 
-    let mut built = Built {
-        tracers: Vec::new(),
-        loggers: Vec::new(),
-        meters: HashMap::new(),
-        runtime: None,
-    };
+    let mut built = Built { tracers: Vec::new(), loggers: Vec::new(), meters: HashMap::new(), runtime: None };
     for &service in services {
         let res = resource(service, settings);
 

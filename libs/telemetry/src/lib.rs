@@ -125,16 +125,11 @@ fn sdk_disabled() -> bool {
 pub fn init(settings: TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
-    let logs = tracing_subscriber::fmt::layer()
-        .event_format(json_log::JsonLog)
-        .with_writer(std::io::stdout);
+    let logs = tracing_subscriber::fmt::layer().event_format(json_log::JsonLog).with_writer(std::io::stdout);
 
     if sdk_disabled() {
         tracing_subscriber::registry().with(filter).with(logs).try_init()?;
-        return Ok(TelemetryGuard {
-            providers: None,
-            runtime: None,
-        });
+        return Ok(TelemetryGuard { providers: None, runtime: None });
     }
 
     let mut names = settings.services.clone();
@@ -145,9 +140,7 @@ pub fn init(settings: TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
     let tracer = routing::ServiceTracer::new(&built.tracers);
     let logger_provider = routing::ServiceLoggerProvider::new(&built.loggers);
     let otel_logs = opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&logger_provider)
-        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-            !is_exporter_internal(meta.target())
-        }));
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| !is_exporter_internal(meta.target())));
 
     tracing_subscriber::registry()
         .with(filter)
@@ -175,9 +168,7 @@ pub fn init(settings: TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
 
 /// Logs of the export machinery itself must not be exported again (a feedback loop).
 fn is_exporter_internal(target: &str) -> bool {
-    ["opentelemetry", "tonic", "h2", "hyper", "tower"]
-        .iter()
-        .any(|p| target.starts_with(p))
+    ["opentelemetry", "tonic", "h2", "hyper", "tower"].iter().any(|p| target.starts_with(p))
 }
 
 use tracing_subscriber::Layer as _;

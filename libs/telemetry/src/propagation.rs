@@ -53,6 +53,5 @@ pub(crate) fn current_ids() -> Option<(String, String)> {
     let cx = Context::current();
     let span = cx.span();
     let sc = span.span_context();
-    sc.is_valid()
-        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    sc.is_valid().then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
 }

@@ -51,10 +51,7 @@ pub(crate) struct ServiceLoggerProvider {
 impl ServiceLoggerProvider {
     pub(crate) fn new(providers: &[(&'static str, SdkLoggerProvider)]) -> Self {
         let by_service: HashMap<_, _> = providers.iter().map(|(s, p)| (*s, p.clone())).collect();
-        let process = by_service
-            .get(PROCESS_SERVICE)
-            .cloned()
-            .unwrap_or_else(|| SdkLoggerProvider::builder().build());
+        let process = by_service.get(PROCESS_SERVICE).cloned().unwrap_or_else(|| SdkLoggerProvider::builder().build());
         Self { by_service, process }
     }
 }
@@ -64,11 +61,7 @@ impl opentelemetry::logs::LoggerProvider for ServiceLoggerProvider {
 
     fn logger_with_scope(&self, scope: InstrumentationScope) -> Self::Logger {
         ServiceLogger {
-            by_service: self
-                .by_service
-                .iter()
-                .map(|(s, p)| (*s, p.logger_with_scope(scope.clone())))
-                .collect(),
+            by_service: self.by_service.iter().map(|(s, p)| (*s, p.logger_with_scope(scope.clone()))).collect(),
             process: self.process.logger_with_scope(scope),
         }
     }

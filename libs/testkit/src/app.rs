@@ -49,9 +49,7 @@ impl TestApp {
             port: Some(0),
             tokens: Some(Arc::new(StaticToken(Some(keys.service_token(spec.name.as_str()))))),
         };
-        let app = launch(spec, &config, &db.secret_url(), options)
-            .await
-            .expect("launch the service");
+        let app = launch(spec, &config, &db.secret_url(), options).await.expect("launch the service");
         let port = app.port();
         let stop = app.stop_handle();
         let running = tokio::spawn(app.run_until_stopped());

@@ -22,14 +22,9 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create() -> Self {
-        let admin = PgConnectOptions::from_str(&server_url())
-            .expect("DATABASE_URL parses")
-            .database("postgres");
+        let admin = PgConnectOptions::from_str(&server_url()).expect("DATABASE_URL parses").database("postgres");
         let name = format!("gigcover_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = admin
-            .connect()
-            .await
-            .expect("connect to the test Postgres server (is DATABASE_URL right?)");
+        let mut conn = admin.connect().await.expect("connect to the test Postgres server (is DATABASE_URL right?)");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
@@ -72,11 +67,9 @@ impl Drop for TestDatabase {
             };
             rt.block_on(async move {
                 if let Ok(mut conn) = admin.connect().await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         })

@@ -10,9 +10,8 @@ pub const AUDIENCE: &str = "gigcover";
 pub const KID: &str = "test-key-1";
 
 /// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410); the 32-byte seed follows.
-const PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
+const PKCS8_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 /// SubjectPublicKeyInfo prefix of an Ed25519 public key; the 32-byte key follows.
 const SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 
@@ -29,10 +28,7 @@ impl Default for TestKeys {
 
 impl TestKeys {
     pub fn from_seed(kid: &str, seed: [u8; 32]) -> Self {
-        Self {
-            kid: kid.to_owned(),
-            seed,
-        }
+        Self { kid: kid.to_owned(), seed }
     }
 
     fn encoding_key(&self) -> EncodingKey {
@@ -42,9 +38,7 @@ impl TestKeys {
     }
 
     pub fn public_key_bytes(&self) -> [u8; 32] {
-        ed25519_dalek::SigningKey::from_bytes(&self.seed)
-            .verifying_key()
-            .to_bytes()
+        ed25519_dalek::SigningKey::from_bytes(&self.seed).verifying_key().to_bytes()
     }
 
     /// The public key as PEM (SubjectPublicKeyInfo).
@@ -62,11 +56,7 @@ impl TestKeys {
     }
 
     pub fn public_key_config(&self) -> PublicKeyConfig {
-        PublicKeyConfig {
-            kid: self.kid.clone(),
-            alg: "EdDSA".into(),
-            pem: self.public_pem(),
-        }
+        PublicKeyConfig { kid: self.kid.clone(), alg: "EdDSA".into(), pem: self.public_pem() }
     }
 
     /// A verifier that trusts only this key.

@@ -109,9 +109,7 @@ impl TraceService for Sink {
                 });
             }
         }
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
     }
 }
 
@@ -136,9 +134,7 @@ impl LogsService for Sink {
                 });
             }
         }
-        Ok(tonic::Response::new(ExportLogsServiceResponse {
-            partial_success: None,
-        }))
+        Ok(tonic::Response::new(ExportLogsServiceResponse { partial_success: None }))
     }
 }
 
@@ -161,16 +157,10 @@ impl MetricsService for Sink {
                     Some(Data::Histogram(h)) => h.data_points.iter().map(|p| attributes(&p.attributes)).collect(),
                     _ => Vec::new(),
                 };
-                r.metrics.push(ReceivedMetric {
-                    service: service.clone(),
-                    name: metric.name.clone(),
-                    points,
-                });
+                r.metrics.push(ReceivedMetric { service: service.clone(), name: metric.name.clone(), points });
             }
         }
-        Ok(tonic::Response::new(ExportMetricsServiceResponse {
-            partial_success: None,
-        }))
+        Ok(tonic::Response::new(ExportMetricsServiceResponse { partial_success: None }))
     }
 }
 
@@ -187,9 +177,7 @@ pub struct OtlpReceiver {
 
 impl OtlpReceiver {
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the OTLP receiver");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the OTLP receiver");
         let addr = listener.local_addr().expect("local address");
         let sink = Sink::default();
         let stop = CancellationToken::new();

@@ -89,10 +89,8 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
     let webhook_limit = settings.webhook_limit_bytes;
-    let mut background = vec![
-        feed.listener,
-        Box::pin(retention::run(ctx.pool.clone(), settings, ctx.shutdown.clone())) as _,
-    ];
+    let mut background =
+        vec![feed.listener, Box::pin(retention::run(ctx.pool.clone(), settings, ctx.shutdown.clone())) as _];
     background.extend(writers);
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),

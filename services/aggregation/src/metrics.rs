@@ -19,14 +19,8 @@ impl IngestMetrics {
     pub fn new() -> Self {
         let meter = gigcover_telemetry::meter("aggregation");
         Self {
-            received: meter
-                .u64_counter("gigcover.ingest.received")
-                .with_description("Records received")
-                .build(),
-            accepted: meter
-                .u64_counter("gigcover.ingest.accepted")
-                .with_description("Records accepted")
-                .build(),
+            received: meter.u64_counter("gigcover.ingest.received").with_description("Records received").build(),
+            accepted: meter.u64_counter("gigcover.ingest.accepted").with_description("Records accepted").build(),
             rejected: meter
                 .u64_counter("gigcover.ingest.rejected")
                 .with_description("Records rejected, by reason")
@@ -35,17 +29,7 @@ impl IngestMetrics {
                 .f64_histogram("gigcover.ingest.lag")
                 .with_unit("s")
                 .with_description("From an activity's end to its storage")
-                .with_boundaries(vec![
-                    1.0,
-                    10.0,
-                    60.0,
-                    300.0,
-                    900.0,
-                    3600.0,
-                    6.0 * 3600.0,
-                    86400.0,
-                    7.0 * 86400.0,
-                ])
+                .with_boundaries(vec![1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 6.0 * 3600.0, 86400.0, 7.0 * 86400.0])
                 .build(),
             last_event: meter
                 .f64_gauge("gigcover.ingest.last_event_time")
@@ -60,8 +44,7 @@ impl IngestMetrics {
     }
 
     pub fn received(&self, p: &PlatformId, n: u64, source: &'static str) {
-        self.received
-            .add(n, &[Self::platform(p), KeyValue::new("source", source)]);
+        self.received.add(n, &[Self::platform(p), KeyValue::new("source", source)]);
     }
 
     pub fn accepted(&self, p: &PlatformId, n: u64) {
@@ -69,8 +52,7 @@ impl IngestMetrics {
     }
 
     pub fn rejected(&self, p: &PlatformId, reason: &'static str) {
-        self.rejected
-            .add(1, &[Self::platform(p), KeyValue::new("reason", reason)]);
+        self.rejected.add(1, &[Self::platform(p), KeyValue::new("reason", reason)]);
     }
 
     pub fn lag(&self, p: &PlatformId, seconds: f64) {

@@ -71,18 +71,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { target } => crate::serve::serve(&config, &target).await,
         Command::Migrate { target } => crate::serve::migrate(&config, &target).await,
-        Command::Postgres {
-            action: PostgresAction::Up { data_dir },
-        } => {
+        Command::Postgres { action: PostgresAction::Up { data_dir } } => {
             let (pg, _) =
                 tokio::task::spawn_blocking(move || gigcover_localpg::LocalPostgres::ensure_running(&data_dir))
                     .await??;
             println!("DATABASE_URL={}", pg.url());
             Ok(())
         }
-        Command::Postgres {
-            action: PostgresAction::Down { data_dir },
-        } => {
+        Command::Postgres { action: PostgresAction::Down { data_dir } } => {
             tokio::task::spawn_blocking(move || {
                 let (pg, _) = gigcover_localpg::LocalPostgres::ensure_running(&data_dir)?;
                 pg.stop()

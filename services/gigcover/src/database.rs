@@ -12,19 +12,13 @@ pub struct Database {
 
 pub async fn resolve(settings: &Settings) -> anyhow::Result<Database> {
     if let Some(url) = &settings.database.url {
-        return Ok(Database {
-            url: url.clone(),
-            started: None,
-        });
+        return Ok(Database { url: url.clone(), started: None });
     }
     let data_dir = settings.database.data_dir.clone();
     let (pg, started) = tokio::task::spawn_blocking(move || LocalPostgres::ensure_running(&data_dir)).await??;
     tracing::info!(data_dir = %pg.data_dir().display(), port = pg.port(), started, "using the private PostgreSQL cluster");
     let url = SecretString::from(pg.url());
-    Ok(Database {
-        url,
-        started: started.then_some(pg),
-    })
+    Ok(Database { url, started: started.then_some(pg) })
 }
 
 impl Database {
@@ -33,10 +27,9 @@ impl Database {
         if let Some(pg) = self.started {
             match tokio::task::spawn_blocking(move || pg.stop()).await {
                 Ok(Ok(())) => tracing::info!("stopped the private PostgreSQL cluster"),
-                Ok(Err(error)) => tracing::warn!(
-                    error = format!("{error:#}"),
-                    "stopping the private PostgreSQL cluster failed"
-                ),
+                Ok(Err(error)) => {
+                    tracing::warn!(error = format!("{error:#}"), "stopping the private PostgreSQL cluster failed")
+                }
                 Err(error) => tracing::warn!(%error, "stopping the private PostgreSQL cluster failed"),
             }
         }

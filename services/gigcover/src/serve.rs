@@ -74,9 +74,7 @@ pub async fn migrate(config: &Config, targets: &Targets) -> anyhow::Result<()> {
     let mut result = Ok(());
     for name in &targets.0 {
         let pool = gigcover_kit::db::pool(&settings.database, &db.url, name.schema())?;
-        let applied = (spec(*name).migrate)(pool.clone())
-            .await
-            .with_context(|| format!("migrate {name}"));
+        let applied = (spec(*name).migrate)(pool.clone()).await.with_context(|| format!("migrate {name}"));
         pool.close().await;
         if let Err(e) = applied {
             result = Err(e);

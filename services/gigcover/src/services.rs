@@ -37,10 +37,6 @@ impl FromStr for Targets {
                 names.push(name);
             }
         }
-        if names.is_empty() {
-            Err("name at least one service, or all".into())
-        } else {
-            Ok(Self(names))
-        }
+        if names.is_empty() { Err("name at least one service, or all".into()) } else { Ok(Self(names)) }
     }
 }

@@ -11,17 +11,14 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 /// PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410); the 32-byte seed follows.
-const PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
+const PKCS8_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// Makes sure a current signing key exists, creating one when none does. Concurrent
 /// starts (several replicas) agree: the first insert wins, the others find it.
 pub async fn ensure_signing_key(pool: &PgPool) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('identity.signing_keys'))")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('identity.signing_keys'))").execute(&mut *tx).await?;
     let current: Option<String> = sqlx::query_scalar("SELECT kid FROM signing_keys WHERE retired_at IS NULL LIMIT 1")
         .fetch_optional(&mut *tx)
         .await?;

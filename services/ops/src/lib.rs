@@ -12,11 +12,8 @@ use gigcover_kit::http::{ServiceContext, ServiceRoutes};
 use gigcover_kit::service::ServiceSpec;
 use utoipa::OpenApi as _;
 
-pub const SPEC: ServiceSpec = ServiceSpec {
-    name: ServiceName::Ops,
-    migrate: |pool| Box::pin(migrate(pool)),
-    build: |ctx| Box::pin(build(ctx)),
-};
+pub const SPEC: ServiceSpec =
+    ServiceSpec { name: ServiceName::Ops, migrate: |pool| Box::pin(migrate(pool)), build: |ctx| Box::pin(build(ctx)) };
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(status::status, gigcover_feed::serve::events), tags((name = "status", description = "Service health")))]
@@ -36,8 +33,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
             server.configure(cfg);
-            cfg.app_data(probes.clone())
-                .route("/v1/status", web::get().to(status::status));
+            cfg.app_data(probes.clone()).route("/v1/status", web::get().to(status::status));
         }),
         background: vec![feed.listener],
     })

@@ -15,9 +15,7 @@ pub struct Probes {
 
 impl Probes {
     pub fn new(ctx: &ServiceContext) -> Self {
-        Self {
-            clients: ServiceName::ALL.into_iter().map(|s| (s, ctx.client_for(s))).collect(),
-        }
+        Self { clients: ServiceName::ALL.into_iter().map(|s| (s, ctx.client_for(s))).collect() }
     }
 }
 
@@ -50,11 +48,7 @@ pub async fn status(_ops: Authorized<roles::Ops>, probes: web::Data<Probes>) -> 
             Err(ClientError::Status { problem, .. }) => ("not_ready", problem.map(|p| p.detail)),
             Err(other) => ("unreachable", Some(other.to_string())),
         };
-        ServiceStatus {
-            service: name.as_str().to_owned(),
-            status: status.to_owned(),
-            detail,
-        }
+        ServiceStatus { service: name.as_str().to_owned(), status: status.to_owned(), detail }
     }))
     .await;
     Ok(HttpResponse::Ok().json(StatusReport { services: answers }))

@@ -43,15 +43,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .execute(&pool)
     .await?;
-    let client = ServiceClient::new(
-        "producer",
-        env("FEED_URL")?,
-        Arc::new(StaticToken(Some(env("FEED_TOKEN")?))),
-    );
-    Consumer::new("producer", client, pool, Record)
-        .batch(100)
-        .wait_secs(1)
-        .run(CancellationToken::new())
-        .await;
+    let client = ServiceClient::new("producer", env("FEED_URL")?, Arc::new(StaticToken(Some(env("FEED_TOKEN")?))));
+    Consumer::new("producer", client, pool, Record).batch(100).wait_secs(1).run(CancellationToken::new()).await;
     Ok(())
 }

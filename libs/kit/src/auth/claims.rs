@@ -98,16 +98,12 @@ impl Principal {
 
     /// The insurer tenant, when the bearer is an insurer.
     pub fn insurer_id(&self) -> Option<InsurerId> {
-        (self.role == Role::Insurer)
-            .then(|| self.tenant.as_deref().and_then(|t| InsurerId::parse(t).ok()))
-            .flatten()
+        (self.role == Role::Insurer).then(|| self.tenant.as_deref().and_then(|t| InsurerId::parse(t).ok())).flatten()
     }
 
     /// The platform tenant, when the bearer is a platform.
     pub fn platform_id(&self) -> Option<PlatformId> {
-        (self.role == Role::Platform)
-            .then(|| self.tenant.as_deref().and_then(|t| PlatformId::parse(t).ok()))
-            .flatten()
+        (self.role == Role::Platform).then(|| self.tenant.as_deref().and_then(|t| PlatformId::parse(t).ok())).flatten()
     }
 
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -119,9 +115,7 @@ impl Principal {
         if self.has_scope(scope) {
             Ok(())
         } else {
-            Err(crate::ApiError::forbidden(format!(
-                "the token lacks the scope `{scope}`"
-            )))
+            Err(crate::ApiError::forbidden(format!("the token lacks the scope `{scope}`")))
         }
     }
 }

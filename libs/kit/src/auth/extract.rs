@@ -15,16 +15,12 @@ use crate::error::ApiError;
 
 fn bearer(req: &HttpRequest) -> Result<String, AuthError> {
     let value = req.headers().get(AUTHORIZATION).ok_or(AuthError::Missing)?;
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::Rejected("the Authorization header is not text".into()))?;
+    let value = value.to_str().map_err(|_| AuthError::Rejected("the Authorization header is not text".into()))?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(token.trim().to_owned())
         }
-        _ => Err(AuthError::Rejected(
-            "the Authorization header must be `Bearer <token>`".into(),
-        )),
+        _ => Err(AuthError::Rejected("the Authorization header must be `Bearer <token>`".into())),
     }
 }
 
@@ -109,10 +105,7 @@ impl<R: RoleSet + 'static> FromRequest for Authorized<R> {
         Box::pin(async move {
             let principal = principal.await?;
             if R::ROLES.contains(&principal.role) {
-                Ok(Self {
-                    principal,
-                    _roles: PhantomData,
-                })
+                Ok(Self { principal, _roles: PhantomData })
             } else {
                 let allowed = R::ROLES.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
                 Err(ApiError::forbidden(format!("this route is for: {allowed}")))

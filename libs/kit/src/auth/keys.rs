@@ -31,22 +31,13 @@ pub(crate) struct VerificationKey {
 
 impl VerificationKey {
     pub(crate) fn from_config(c: &PublicKeyConfig) -> Result<(String, Self), KeyError> {
-        let invalid = |reason: String| KeyError::Invalid {
-            kid: c.kid.clone(),
-            reason,
-        };
+        let invalid = |reason: String| KeyError::Invalid { kid: c.kid.clone(), reason };
         let (alg, key) = match c.alg.as_str() {
             "EdDSA" => (Algorithm::EdDSA, DecodingKey::from_ed_pem(c.pem.as_bytes())),
             "RS256" => (Algorithm::RS256, DecodingKey::from_rsa_pem(c.pem.as_bytes())),
             other => return Err(invalid(format!("algorithm {other} is not accepted (EdDSA or RS256)"))),
         };
-        Ok((
-            c.kid.clone(),
-            Self {
-                alg,
-                key: key.map_err(|e| invalid(e.to_string()))?,
-            },
-        ))
+        Ok((c.kid.clone(), Self { alg, key: key.map_err(|e| invalid(e.to_string()))? }))
     }
 
     /// A JWK is usable when it names its `kid` and an accepted `alg` that fits its key type.

@@ -118,10 +118,7 @@ impl TrustedIssuer {
             keys: KeySource::Jwks(Jwks {
                 url: jwks_url.into(),
                 http,
-                state: RwLock::new(JwksState {
-                    keys: HashMap::new(),
-                    fetched_at: None,
-                }),
+                state: RwLock::new(JwksState { keys: HashMap::new(), fetched_at: None }),
                 refreshing: Mutex::new(()),
             }),
         }
@@ -133,15 +130,8 @@ impl TrustedIssuer {
         audience: impl Into<String>,
         keys: &[super::PublicKeyConfig],
     ) -> Result<Self, KeyError> {
-        let keys = keys
-            .iter()
-            .map(VerificationKey::from_config)
-            .collect::<Result<HashMap<_, _>, _>>()?;
-        Ok(Self {
-            issuer: issuer.into(),
-            audience: audience.into(),
-            keys: KeySource::Static(keys),
-        })
+        let keys = keys.iter().map(VerificationKey::from_config).collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(Self { issuer: issuer.into(), audience: audience.into(), keys: KeySource::Static(keys) })
     }
 
     async fn key(&self, kid: &str) -> Result<Option<VerificationKey>, AuthError> {
@@ -160,20 +150,13 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(issuers: Vec<TrustedIssuer>, leeway_secs: u64) -> Self {
-        Self {
-            issuers,
-            leeway: leeway_secs,
-        }
+        Self { issuers, leeway: leeway_secs }
     }
 
     /// From the `auth` section; `default_jwks_url` is the identity service's JWKS.
     pub fn from_settings(auth: &AuthSettings, default_jwks_url: &str) -> Result<Self, KeyError> {
         let issuer = if auth.public_keys.is_empty() {
-            TrustedIssuer::with_jwks(
-                &auth.issuer,
-                &auth.audience,
-                auth.jwks_url.as_deref().unwrap_or(default_jwks_url),
-            )
+            TrustedIssuer::with_jwks(&auth.issuer, &auth.audience, auth.jwks_url.as_deref().unwrap_or(default_jwks_url))
         } else {
             TrustedIssuer::with_keys(&auth.issuer, &auth.audience, &auth.public_keys)?
         };
@@ -186,26 +169,14 @@ impl Verifier {
         if !ACCEPTED.contains(&header.alg) {
             return Err(reject("its algorithm is not accepted"));
         }
-        let kid = header
-            .kid
-            .as_deref()
-            .ok_or_else(|| reject("it names no signing key (kid)"))?;
+        let kid = header.kid.as_deref().ok_or_else(|| reject("it names no signing key (kid)"))?;
         // The issuer only routes to its keys here; the signature check below enforces it.
         let claimed: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(token)
             .map_err(|_| reject("its claims are not readable"))?;
-        let iss = claimed
-            .get("iss")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| reject("it has no issuer (iss)"))?;
-        let issuer = self
-            .issuers
-            .iter()
-            .find(|i| i.issuer == iss)
-            .ok_or_else(|| reject("its issuer is not trusted"))?;
-        let key = issuer
-            .key(kid)
-            .await?
-            .ok_or_else(|| reject("its signing key (kid) is unknown"))?;
+        let iss = claimed.get("iss").and_then(|v| v.as_str()).ok_or_else(|| reject("it has no issuer (iss)"))?;
+        let issuer =
+            self.issuers.iter().find(|i| i.issuer == iss).ok_or_else(|| reject("its issuer is not trusted"))?;
+        let key = issuer.key(kid).await?.ok_or_else(|| reject("its signing key (kid) is unknown"))?;
         if key.alg != header.alg {
             return Err(reject("its algorithm does not match its key"));
         }

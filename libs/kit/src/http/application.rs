@@ -41,11 +41,7 @@ pub struct ServiceContext {
 impl ServiceContext {
     /// A client for calling `other` at its configured URL, with this service's token.
     pub fn client_for(&self, other: ServiceName) -> ServiceClient {
-        ServiceClient::new(
-            other.as_str(),
-            self.settings.services.url(other),
-            Arc::clone(&self.tokens),
-        )
+        ServiceClient::new(other.as_str(), self.settings.services.url(other), Arc::clone(&self.tokens))
     }
 }
 
@@ -115,10 +111,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(limit.0))
                 .route("/livez", web::get().to(health::livez))
                 .route("/readyz", web::get().to(health::readyz))
-                .route(
-                    "/openapi.json",
-                    web::get().to(move || std::future::ready(web::Json(docs.clone()))),
-                )
+                .route("/openapi.json", web::get().to(move || std::future::ready(web::Json(docs.clone()))))
                 .service(utoipa_scalar::Scalar::with_url("/docs", openapi.get_ref().clone()))
                 .configure(|cfg| configure(cfg))
                 .default_service(web::to(not_found))
@@ -131,18 +124,8 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.run();
-        let stop = StopHandle {
-            server: server.handle(),
-            shutdown: ctx.shutdown.clone(),
-            readiness,
-        };
-        Ok(Self {
-            name: ctx.name,
-            port,
-            server,
-            stop,
-            background: routes.background,
-        })
+        let stop = StopHandle { server: server.handle(), shutdown: ctx.shutdown.clone(), readiness };
+        Ok(Self { name: ctx.name, port, server, stop, background: routes.background })
     }
 
     pub fn name(&self) -> ServiceName {

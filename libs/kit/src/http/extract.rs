@@ -86,10 +86,7 @@ fn without_position(msg: &str) -> &str {
 /// Joins a path from `serde_path_to_error` (`.` for the root) with a field name.
 fn field_path(path: &str, message: &str) -> String {
     let base = if path == "." || path.is_empty() { "" } else { path };
-    match message
-        .strip_prefix("missing field `")
-        .and_then(|m| m.split('`').next())
-    {
+    match message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
         Some(field) if base.is_empty() => field.to_owned(),
         Some(field) => format!("{base}.{field}"),
         None if base.is_empty() => "(body)".to_owned(),

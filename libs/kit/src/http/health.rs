@@ -58,9 +58,6 @@ pub(crate) async fn readyz(pool: web::Data<PgPool>, readiness: web::Data<Readine
     match tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(pool.get_ref())).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(Health { status: "ready" })),
         Ok(Err(e)) => Err(e.into()),
-        Err(_) => Err(ApiError::unavailable(
-            "database_unavailable",
-            "the database did not answer within 2 s",
-        )),
+        Err(_) => Err(ApiError::unavailable("database_unavailable", "the database did not answer within 2 s")),
     }
 }

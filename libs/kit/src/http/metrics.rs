@@ -21,14 +21,9 @@ impl HttpMetrics {
                 .f64_histogram("http.server.request.duration")
                 .with_unit("s")
                 .with_description("Duration of HTTP server requests")
-                .with_boundaries(vec![
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ])
+                .with_boundaries(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
                 .build(),
-            requests: meter
-                .u64_counter("http.server.requests")
-                .with_description("HTTP requests served")
-                .build(),
+            requests: meter.u64_counter("http.server.requests").with_description("HTTP requests served").build(),
             errors: meter
                 .u64_counter("http.server.errors")
                 .with_description("HTTP requests answered with a 5xx status")

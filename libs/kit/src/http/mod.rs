@@ -34,11 +34,6 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            json_limit_bytes: 256 * 1024,
-            workers: None,
-            shutdown_timeout_secs: 30,
-        }
+        Self { host: "127.0.0.1".into(), json_limit_bytes: 256 * 1024, workers: None, shutdown_timeout_secs: 30 }
     }
 }

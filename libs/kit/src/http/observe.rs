@@ -74,10 +74,7 @@ pub(crate) struct Observe {
 
 impl Observe {
     pub(crate) fn new(service: &'static str) -> Self {
-        Self {
-            service,
-            metrics: HttpMetrics::new(service),
-        }
+        Self { service, metrics: HttpMetrics::new(service) }
     }
 }
 
@@ -92,10 +89,7 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(ObserveMiddleware {
-            service: Rc::new(service),
-            observe: self.clone(),
-        }))
+        ready(Ok(ObserveMiddleware { service: Rc::new(service), observe: self.clone() }))
     }
 }
 

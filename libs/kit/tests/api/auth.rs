@@ -72,17 +72,11 @@ fn bad_tokens(keys: &TestKeys) -> Vec<(&'static str, String)> {
     let parts: Vec<&str> = valid.split('.').collect();
 
     // alg none: a header without signature.
-    let none = format!(
-        "{}.{}.",
-        b64(&json!({"alg": "none", "typ": "JWT", "kid": KID})),
-        parts[1]
-    );
+    let none = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT", "kid": KID})), parts[1]);
     // HS256 "signed" with the public key as the HMAC secret: the classic key-confusion attack.
     let hs256 = {
-        let header = jsonwebtoken::Header {
-            kid: Some(KID.into()),
-            ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
-        };
+        let header =
+            jsonwebtoken::Header { kid: Some(KID.into()), ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256) };
         jsonwebtoken::encode(
             &header,
             &good,

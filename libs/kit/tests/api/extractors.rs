@@ -43,11 +43,7 @@ async fn send(req: test::TestRequest) -> (u16, String, Value) {
     .await;
     let res = test::call_service(&app, req.to_request()).await;
     let status = res.status().as_u16();
-    let ct = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let body = test::read_body(res).await;
     (status, ct, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
@@ -80,10 +76,7 @@ async fn a_wrong_type_is_a_422_naming_the_field() {
     assert_eq!(status, 422);
     assert_eq!(body["code"], "invalid_body");
     assert_eq!(body["errors"][0]["field"], "distance_km");
-    assert!(
-        body["errors"][0]["message"].as_str().unwrap().contains("expected u32"),
-        "{body}"
-    );
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("expected u32"), "{body}");
 }
 
 #[actix_web::test]
@@ -110,10 +103,7 @@ async fn an_oversized_body_is_a_413() {
 
 #[actix_web::test]
 async fn a_body_that_is_not_json_is_a_415() {
-    let req = test::TestRequest::post()
-        .uri("/trips")
-        .insert_header(("content-type", "text/plain"))
-        .set_payload("hi");
+    let req = test::TestRequest::post().uri("/trips").insert_header(("content-type", "text/plain")).set_payload("hi");
     let (status, _, body) = send(req).await;
     assert_eq!(status, 415);
     assert_eq!(body["code"], "unsupported_media_type");

@@ -10,20 +10,13 @@ pub fn generate() -> anyhow::Result<String> {
     let mut raw = [0u8; 12];
     getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let chars: Vec<char> = raw.iter().map(|b| char::from(ALPHABET[usize::from(b & 31)])).collect();
-    Ok(chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-"))
+    Ok(chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-"))
 }
 
 /// The stored form of a code as a person may type it (case, dashes and spaces ignored).
 pub fn hash(code: &str) -> Vec<u8> {
-    let canonical: String = code
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let canonical: String =
+        code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
     Sha256::digest(canonical.as_bytes()).to_vec()
 }
 

@@ -16,16 +16,10 @@ use crate::state::IngestState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/platforms/{id}/workers", web::post().to(register))
-        .route(
-            "/v1/platforms/{id}/workers/{worker_ref}/link-codes",
-            web::post().to(link_code),
-        )
+        .route("/v1/platforms/{id}/workers/{worker_ref}/link-codes", web::post().to(link_code))
         .route("/v1/workers/{id}/platform-accounts", web::post().to(redeem))
         .route("/v1/workers/{id}/platform-accounts", web::get().to(list))
-        .route(
-            "/v1/workers/{id}/platform-accounts/{platform}/{worker_ref}",
-            web::delete().to(unlink),
-        );
+        .route("/v1/workers/{id}/platform-accounts/{platform}/{worker_ref}", web::delete().to(unlink));
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -53,22 +47,11 @@ pub async fn register(
     state: web::Data<IngestState>,
 ) -> ApiResult<HttpResponse> {
     let platform = access::platform(&caller, &path)?;
-    state
-        .directory
-        .get(platform.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("platform {platform}")))?;
+    state.directory.get(platform.as_str()).await?.ok_or_else(|| ApiError::not_found(format!("platform {platform}")))?;
     let mut conn = state.pool.acquire().await?;
     let (created, worker) = store::register(&mut conn, &platform, &body.worker_ref).await?;
-    let status = AccountStatus {
-        worker_ref: body.0.worker_ref,
-        linked: worker.is_some(),
-    };
-    Ok(if created {
-        HttpResponse::Created().json(status)
-    } else {
-        HttpResponse::Ok().json(status)
-    })
+    let status = AccountStatus { worker_ref: body.0.worker_ref, linked: worker.is_some() };
+    Ok(if created { HttpResponse::Created().json(status) } else { HttpResponse::Ok().json(status) })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -94,9 +77,7 @@ pub async fn link_code(
     let expires_at = Utc::now() + chrono::Duration::minutes(state.settings.link_code_ttl_minutes);
     let mut conn = state.pool.acquire().await?;
     if !store::store_code(&mut conn, &platform, &worker_ref, &codes::hash(&code), expires_at).await? {
-        return Err(ApiError::not_found(format!(
-            "platform account {worker_ref}; register it first"
-        )));
+        return Err(ApiError::not_found(format!("platform account {worker_ref}; register it first")));
     }
     Ok(HttpResponse::Created().json(LinkCode { code, expires_at }))
 }
@@ -123,48 +104,27 @@ pub async fn redeem(
     let worker = access::worker(&caller, &path)?;
     let mut tx = state.pool.begin().await?;
     match store::redeem(&mut tx, worker, &codes::hash(&body.code)).await? {
-        Redeemed::Invalid => Err(ApiError::unprocessable(
-            "invalid_link_code",
-            "the code is wrong, expired or already used",
-        )),
-        Redeemed::Taken => Err(ApiError::conflict(
-            "account_taken",
-            "this platform account is linked to another worker",
-        )),
+        Redeemed::Invalid => {
+            Err(ApiError::unprocessable("invalid_link_code", "the code is wrong, expired or already used"))
+        }
+        Redeemed::Taken => {
+            Err(ApiError::conflict("account_taken", "this platform account is linked to another worker"))
+        }
         Redeemed::Already { platform, worker_ref } => {
             tx.commit().await?;
-            Ok(HttpResponse::Ok().json(Account {
-                platform,
-                worker_ref,
-                worker_id: Some(worker),
-            }))
+            Ok(HttpResponse::Ok().json(Account { platform, worker_ref, worker_id: Some(worker) }))
         }
-        Redeemed::Linked {
-            platform,
-            worker_ref,
-            attributed,
-        } => {
-            let info = state
-                .directory
-                .get(platform.as_str())
-                .await?
-                .ok_or_else(|| ApiError::not_found("platform"))?;
-            let days = attributed
-                .iter()
-                .flat_map(|i| i.split_at_local_midnight(info.time_zone))
-                .map(|p| p.date)
-                .collect();
+        Redeemed::Linked { platform, worker_ref, attributed } => {
+            let info = state.directory.get(platform.as_str()).await?.ok_or_else(|| ApiError::not_found("platform"))?;
+            let days =
+                attributed.iter().flat_map(|i| i.split_at_local_midnight(info.time_zone)).map(|p| p.date).collect();
             let events = if attributed.is_empty() {
                 Vec::new()
             } else {
                 vec![activity_changed(worker, &platform, info.time_zone.name(), &days, None)?]
             };
             gigcover_feed::publish(tx, &events).await?;
-            Ok(HttpResponse::Created().json(Account {
-                platform,
-                worker_ref,
-                worker_id: Some(worker),
-            }))
+            Ok(HttpResponse::Created().json(Account { platform, worker_ref, worker_id: Some(worker) }))
         }
     }
 }

@@ -60,16 +60,9 @@ pub async fn store_code(
 
 pub enum Redeemed {
     /// Linked now; the held activities it attributed (their intervals).
-    Linked {
-        platform: PlatformId,
-        worker_ref: ExternalRef,
-        attributed: Vec<Interval>,
-    },
+    Linked { platform: PlatformId, worker_ref: ExternalRef, attributed: Vec<Interval> },
     /// It was already linked to this worker.
-    Already {
-        platform: PlatformId,
-        worker_ref: ExternalRef,
-    },
+    Already { platform: PlatformId, worker_ref: ExternalRef },
     /// The code is wrong, expired or used.
     Invalid,
     /// The account is linked to another worker.
@@ -109,10 +102,7 @@ pub async fn redeem(conn: &mut PgConnection, worker: WorkerId, hash: &[u8]) -> a
         .execute(&mut *conn)
         .await?;
     if current.is_some() {
-        return Ok(Redeemed::Already {
-            platform: platform_id,
-            worker_ref: reference,
-        });
+        return Ok(Redeemed::Already { platform: platform_id, worker_ref: reference });
     }
     sqlx::query("UPDATE platform_accounts SET worker_id = $3 WHERE platform_id = $1 AND worker_ref = $2")
         .bind(&platform)
@@ -135,16 +125,8 @@ pub async fn redeem(conn: &mut PgConnection, worker: WorkerId, hash: &[u8]) -> a
     .bind(worker.as_uuid())
     .fetch_all(&mut *conn)
     .await?;
-    let attributed = held
-        .into_iter()
-        .filter(|(_, _, r)| !r)
-        .filter_map(|(s, e, _)| Interval::new(s, e).ok())
-        .collect();
-    Ok(Redeemed::Linked {
-        platform: platform_id,
-        worker_ref: reference,
-        attributed,
-    })
+    let attributed = held.into_iter().filter(|(_, _, r)| !r).filter_map(|(s, e, _)| Interval::new(s, e).ok()).collect();
+    Ok(Redeemed::Linked { platform: platform_id, worker_ref: reference, attributed })
 }
 
 /// Unlinks an account from `worker`; false when it was not linked to them.

@@ -109,10 +109,7 @@ impl CsvMapping {
                 && t.format != "rfc3339"
                 && StrftimeItems::new(&t.format).any(|i| matches!(i, chrono::format::Item::Error))
             {
-                p.push(FieldProblem::new(
-                    format!("{field}.format"),
-                    "is not a valid strftime format",
-                ));
+                p.push(FieldProblem::new(format!("{field}.format"), "is not a valid strftime format"));
             }
         }
         p
@@ -140,11 +137,7 @@ impl CsvMapping {
             bonus: self.earnings.as_ref().and_then(|e| e.bonus.as_deref()).map(&mut find),
             fees: self.earnings.as_ref().and_then(|e| e.fees.as_deref()).map(&mut find),
         };
-        if missing.is_empty() {
-            Ok(resolved)
-        } else {
-            Err(Rejected::new("invalid_header", missing))
-        }
+        if missing.is_empty() { Ok(resolved) } else { Err(Rejected::new("invalid_header", missing)) }
     }
 
     fn time(&self, spec: &TimeColumn, text: &str) -> Result<DateTime<Utc>, String> {
@@ -173,10 +166,7 @@ impl CsvMapping {
         match self.time_zone.from_local_datetime(&naive) {
             LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
             LocalResult::Ambiguous(earliest, _) => Ok(earliest.with_timezone(&Utc)),
-            LocalResult::None => Err(format!(
-                "{text:?} does not exist in {} (a daylight-saving gap)",
-                self.time_zone
-            )),
+            LocalResult::None => Err(format!("{text:?} does not exist in {} (a daylight-saving gap)", self.time_zone)),
         }
     }
 
@@ -184,9 +174,7 @@ impl CsvMapping {
     fn month_is_implied(&self, spec: &TimeColumn) -> bool {
         self.month.is_some()
             && spec.format != "rfc3339"
-            && !["%m", "%b", "%B", "%F", "%D", "%h"]
-                .iter()
-                .any(|m| spec.format.contains(m))
+            && !["%m", "%b", "%B", "%F", "%D", "%h"].iter().any(|m| spec.format.contains(m))
     }
 
     /// The same day-of-month time in the following month: a delivery that starts on the
@@ -196,11 +184,7 @@ impl CsvMapping {
             12 => (self.year? + 1, 1),
             m => (self.year?, m + 1),
         };
-        let next = CsvMapping {
-            year: Some(year),
-            month: Some(month),
-            ..self.clone()
-        };
+        let next = CsvMapping { year: Some(year), month: Some(month), ..self.clone() };
         next.time(spec, text).ok()
     }
 
@@ -222,10 +206,7 @@ impl CsvMapping {
         keep(at.worker_ref);
         at.external_id.iter().for_each(|&i| keep(i));
         keep(at.start);
-        for i in [at.end, at.duration, at.distance, at.pay, at.tips, at.bonus, at.fees]
-            .into_iter()
-            .flatten()
-        {
+        for i in [at.end, at.duration, at.distance, at.pay, at.tips, at.bonus, at.fees].into_iter().flatten() {
             keep(i);
         }
         let time = |i: usize, spec: &TimeColumn, p: &mut Problems| match self.time(spec, cell(i)) {
@@ -278,10 +259,7 @@ impl CsvMapping {
             bonus: decimal(at.bonus, columns.bonus.as_deref().unwrap_or("bonus"), &mut p),
             fees: decimal(at.fees, columns.fees.as_deref().unwrap_or("fees"), &mut p),
         };
-        let earnings = self
-            .earnings
-            .as_ref()
-            .and_then(|_| parts.build("earnings", ctx.platform.currency, &mut p));
+        let earnings = self.earnings.as_ref().and_then(|_| parts.build("earnings", ctx.platform.currency, &mut p));
         let dist = match (&self.distance, at.distance) {
             (Some(d), Some(i)) => {
                 let value = decimal(Some(i), &d.column, &mut p);
@@ -303,11 +281,7 @@ impl CsvMapping {
             earnings: earnings.map(Ok),
         };
         let activity = Activity::try_from(draft).map_err(|e| Rejected::new("invalid_record", e.0))?;
-        Ok(Accepted {
-            event_id: None,
-            change: Change::Upsert(activity),
-            raw: serde_json::Value::Object(raw),
-        })
+        Ok(Accepted { event_id: None, change: Change::Upsert(activity), raw: serde_json::Value::Object(raw) })
     }
 }
 
@@ -345,13 +319,7 @@ mod tests {
     }
 
     fn record(s: &str) -> csv::StringRecord {
-        csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(s.as_bytes())
-            .records()
-            .next()
-            .unwrap()
-            .unwrap()
+        csv::ReaderBuilder::new().has_headers(false).from_reader(s.as_bytes()).records().next().unwrap().unwrap()
     }
 
     const HEADER: &str = "Customer_placed_order_datetime,Placed_order_with_restaurant_datetime,Driver_at_restaurant_datetime,Delivered_to_consumer_datetime,Driver_ID,Restaurant_ID,Consumer_ID,Delivery_Region,Is_ASAP,Order_total,Amount_of_discount,Amount_of_tip,Refunded_amount";
@@ -366,9 +334,7 @@ mod tests {
         let row =
             record("01 02:52:12,01 03:00:25,01 03:08:09,01 03:35:20,279,50,6738,Mountain View,True,16.33,0,0.82,0");
         let a = mapping.parse(&at, &header, &row, &ctx(&p)).unwrap();
-        let Change::Upsert(activity) = a.change else {
-            panic!("upsert")
-        };
+        let Change::Upsert(activity) = a.change else { panic!("upsert") };
         // 03:00:25 PDT on 1 May 2024 is 10:00:25 UTC.
         assert_eq!(activity.interval.start().to_rfc3339(), "2024-05-01T10:00:25+00:00");
         assert_eq!(activity.interval.duration(), Duration::seconds(34 * 60 + 55));
@@ -384,9 +350,7 @@ mod tests {
         let m = doordash();
         let at = m.resolve(&header).unwrap();
         let row = record("31 23:20:00,31 23:30:00,,01 00:10:00,279,50,6738,San Jose,True,16.33,0,0.82,0");
-        let Change::Upsert(a) = m.parse(&at, &header, &row, &ctx(&p)).unwrap().change else {
-            panic!("upsert")
-        };
+        let Change::Upsert(a) = m.parse(&at, &header, &row, &ctx(&p)).unwrap().change else { panic!("upsert") };
         assert_eq!(a.interval.duration(), Duration::minutes(40));
         assert_eq!(a.interval.end().to_rfc3339(), "2024-06-01T07:10:00+00:00");
     }

@@ -47,10 +47,7 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
         Some("TASK_END") => (None, p.require("timestamp", event.timestamp), false),
         Some("COMPLETED_TASK") => (event.start, event.end.or(event.timestamp), true),
         Some(other) => {
-            p.push(
-                "event_type",
-                format!("unknown event type {other:?} (TASK_START, TASK_END, COMPLETED_TASK)"),
-            );
+            p.push("event_type", format!("unknown event type {other:?} (TASK_START, TASK_END, COMPLETED_TASK)"));
             (None, None, false)
         }
         None => {
@@ -59,10 +56,7 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
         }
     };
     let dist = distance(event.distance_km, None, "distance_km", &mut p);
-    let earnings = event
-        .earnings
-        .as_ref()
-        .and_then(|e| e.build("earnings", ctx.platform.currency, &mut p));
+    let earnings = event.earnings.as_ref().and_then(|e| e.build("earnings", ctx.platform.currency, &mut p));
     p.into_result()?;
     let (Some(external_id), Some(worker_ref)) = (task, worker_ref) else {
         return Err(Rejected::one("invalid_record", "task_id", "is required"));
@@ -96,9 +90,7 @@ mod tests {
             &ctx(&p),
         )
         .unwrap();
-        let Change::Partial(part) = a.change else {
-            panic!("partial")
-        };
+        let Change::Partial(part) = a.change else { panic!("partial") };
         assert!(part.started_at.is_some() && part.ended_at.is_none());
         assert_eq!(a.event_id.as_deref(), Some("e1"));
         assert!(!a.raw.to_string().contains("rider_phone"));
@@ -114,9 +106,7 @@ mod tests {
             &ctx(&p),
         )
         .unwrap();
-        let Change::Partial(part) = a.change else {
-            panic!("partial")
-        };
+        let Change::Partial(part) = a.change else { panic!("partial") };
         assert!(part.started_at.is_some() && part.ended_at.is_some() && part.earnings.is_some());
     }
 

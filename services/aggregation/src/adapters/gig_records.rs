@@ -65,10 +65,7 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
     let start = p.require("start_datetime", record.start_datetime);
     let end = p.require("end_datetime", record.end_datetime);
     let dist = distance(record.distance, record.distance_unit.as_deref(), "distance", &mut p);
-    let earnings = record
-        .income
-        .as_ref()
-        .and_then(|i| i.build("income", ctx.platform.currency, &mut p));
+    let earnings = record.income.as_ref().and_then(|i| i.build("income", ctx.platform.currency, &mut p));
     p.into_result()?;
     let draft = gigcover_domain::ActivityDraft {
         platform: Some(ctx.platform.id.clone()),
@@ -83,11 +80,7 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
     };
     let activity = Activity::try_from(draft).map_err(|e| Rejected::new("invalid_record", e.0))?;
     let raw = serde_json::to_value(&record).unwrap_or_default();
-    Ok(Accepted {
-        event_id: record.event_id,
-        change: Change::Upsert(activity),
-        raw,
-    })
+    Ok(Accepted { event_id: record.event_id, change: Change::Upsert(activity), raw })
 }
 
 #[cfg(test)]
@@ -109,9 +102,7 @@ mod tests {
     fn a_gig_becomes_an_engagement_without_the_fields_we_do_not_need() {
         let p = platform(Adapter::GigRecords);
         let accepted = parse(gig(), &ctx(&p)).unwrap();
-        let Change::Upsert(a) = accepted.change else {
-            panic!("an upsert")
-        };
+        let Change::Upsert(a) = accepted.change else { panic!("an upsert") };
         assert_eq!(a.kind, ActivityKind::Engagement);
         assert_eq!(a.distance.unwrap().km(), Decimal::new(4023, 3));
         assert_eq!(a.earnings.unwrap().net().unwrap().amount(), Decimal::new(760, 2));

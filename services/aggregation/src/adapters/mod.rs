@@ -70,11 +70,7 @@ impl Rejected {
 
     /// `field: message; field: message`.
     pub fn describe(&self) -> String {
-        self.problems
-            .iter()
-            .map(|p| format!("{}: {}", p.field, p.message))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.problems.iter().map(|p| format!("{}: {}", p.field, p.message)).collect::<Vec<_>>().join("; ")
     }
 }
 
@@ -91,11 +87,7 @@ pub fn parse_json(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Ac
         Adapter::GigEvents => gig_events::parse(value, ctx),
         Adapter::GigRecords => gig_records::parse(value, ctx),
         Adapter::Shifts => shifts::parse(value, ctx),
-        Adapter::Csv => Err(Rejected::one(
-            "wrong_format",
-            "(body)",
-            "this platform sends CSV, not JSON",
-        )),
+        Adapter::Csv => Err(Rejected::one("wrong_format", "(body)", "this platform sends CSV, not JSON")),
     }?;
     check_times(&accepted.change, ctx)?;
     Ok(accepted)
@@ -138,11 +130,7 @@ impl Problems {
     }
 
     pub fn into_result(self) -> Result<(), Rejected> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Rejected::new("invalid_record", self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(Rejected::new("invalid_record", self.0)) }
     }
 }
 
@@ -200,10 +188,7 @@ pub(crate) fn distance(
         "mi" | "miles" => value * Decimal::new(1_609_344, 6),
         "m" | "meters" | "metres" => value / Decimal::from(1000),
         other => {
-            problems.push(
-                &format!("{field}_unit"),
-                format!("unknown unit {other:?} (km, miles or m)"),
-            );
+            problems.push(&format!("{field}_unit"), format!("unknown unit {other:?} (km, miles or m)"));
             return None;
         }
     };
@@ -228,10 +213,7 @@ fn check_times(change: &Change, ctx: &ParseContext<'_>) -> Result<(), Rejected> 
         Some(t) if t > limit => Err(Rejected::one(
             "future_timestamp",
             "end",
-            format!(
-                "{t} is in the future (more than {} s ahead of our clock)",
-                ctx.future_tolerance.num_seconds()
-            ),
+            format!("{t} is in the future (more than {} s ahead of our clock)", ctx.future_tolerance.num_seconds()),
         )),
         _ => Ok(()),
     }

@@ -34,10 +34,7 @@ pub fn parse(value: serde_json::Value, _ctx: &ParseContext<'_>) -> Result<Accept
         Some("shift.login") => true,
         Some("shift.logout") => false,
         Some(other) => {
-            p.push(
-                "type",
-                format!("unknown event type {other:?} (shift.login or shift.logout)"),
-            );
+            p.push("type", format!("unknown event type {other:?} (shift.login or shift.logout)"));
             false
         }
         None => {
@@ -75,9 +72,7 @@ mod tests {
         let p = platform(Adapter::Shifts);
         let login = parse(json!({"event_id": "a", "type": "shift.login", "worker_id": "w", "shift_id": "s", "timestamp": "2026-11-02T07:00:00Z"}), &ctx(&p)).unwrap();
         let logout = parse(json!({"event_id": "b", "type": "shift.logout", "worker_id": "w", "shift_id": "s", "timestamp": "2026-11-02T09:00:00Z"}), &ctx(&p)).unwrap();
-        let (Change::Partial(a), Change::Partial(b)) = (login.change, logout.change) else {
-            panic!("partials")
-        };
+        let (Change::Partial(a), Change::Partial(b)) = (login.change, logout.change) else { panic!("partials") };
         assert_eq!(a.kind, ActivityKind::Session);
         assert!(a.started_at.is_some() && a.ended_at.is_none());
         assert!(b.started_at.is_none() && b.ended_at.is_some());

@@ -17,13 +17,7 @@ pub struct LineSplitter {
 
 impl LineSplitter {
     pub fn new(csv: bool) -> Self {
-        Self {
-            buf: Vec::new(),
-            scanned: 0,
-            csv,
-            in_quotes: false,
-            next_number: 1,
-        }
+        Self { buf: Vec::new(), scanned: 0, csv, in_quotes: false, next_number: 1 }
     }
 
     /// Adds a chunk and moves every complete line into `out`.
@@ -63,10 +57,7 @@ impl LineSplitter {
         let number = self.next_number;
         self.next_number += 1;
         if !line.iter().all(u8::is_ascii_whitespace) {
-            out.push(Line {
-                number,
-                bytes: line.to_vec(),
-            });
+            out.push(Line { number, bytes: line.to_vec() });
         }
     }
 }
@@ -82,28 +73,19 @@ mod tests {
             s.push(c.as_bytes(), &mut out);
         }
         s.finish(&mut out);
-        out.into_iter()
-            .map(|l| (l.number, String::from_utf8(l.bytes).unwrap()))
-            .collect()
+        out.into_iter().map(|l| (l.number, String::from_utf8(l.bytes).unwrap())).collect()
     }
 
     #[test]
     fn lines_split_across_chunks_are_joined_and_numbered() {
         assert_eq!(
             split(&["{\"a\":", "1}\n{\"b\"", ":2}\r\n\n{\"c\":3}"], false),
-            vec![
-                (1, "{\"a\":1}".into()),
-                (2, "{\"b\":2}".into()),
-                (4, "{\"c\":3}".into())
-            ]
+            vec![(1, "{\"a\":1}".into()), (2, "{\"b\":2}".into()), (4, "{\"c\":3}".into())]
         );
     }
 
     #[test]
     fn a_quoted_newline_does_not_end_a_csv_record() {
-        assert_eq!(
-            split(&["a,\"x\ny\",b\nc,d\n"], true),
-            vec![(1, "a,\"x\ny\",b".into()), (2, "c,d".into())]
-        );
+        assert_eq!(split(&["a,\"x\ny\",b\nc,d\n"], true), vec![(1, "a,\"x\ny\",b".into()), (2, "c,d".into())]);
     }
 }

@@ -59,11 +59,7 @@ enum Format {
 }
 
 fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
-    let ct = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match mime.as_str() {
         "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => Ok(Format::Ndjson),
@@ -80,9 +76,8 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(v) = req.headers().get("idempotency-key") else {
         return Ok(None);
     };
-    let key = v
-        .to_str()
-        .map_err(|_| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be text"))?;
+    let key =
+        v.to_str().map_err(|_| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be text"))?;
     if key.is_empty() || key.len() > 255 || key.chars().any(|c| c.is_control()) {
         return Err(ApiError::bad_request(
             "invalid_idempotency_key",
@@ -117,17 +112,11 @@ pub async fn upload(
     if caller.role == Role::Platform && caller.tenant.as_deref() != Some(path.as_str()) {
         return Err(ApiError::forbidden("a platform may write only its own activity"));
     }
-    let platform = state
-        .directory
-        .get(&path)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("platform {}", path.as_str())))?;
+    let platform =
+        state.directory.get(&path).await?.ok_or_else(|| ApiError::not_found(format!("platform {}", path.as_str())))?;
     let format = format_of(&req)?;
     if format == Format::Csv && platform.csv_mapping.is_none() {
-        return Err(ApiError::unprocessable(
-            "no_csv_mapping",
-            "this platform has no CSV mapping; register one first",
-        ));
+        return Err(ApiError::unprocessable("no_csv_mapping", "this platform has no CSV mapping; register one first"));
     }
     let key = idempotency_key(&req)?;
     let limit = state.settings.batch_limit_bytes;
@@ -164,9 +153,7 @@ pub async fn upload(
                 ));
             }
             let status = StatusCode::from_u16(u16::try_from(status).unwrap_or(200)).unwrap_or(StatusCode::OK);
-            return Ok(HttpResponse::build(status)
-                .insert_header(("idempotent-replayed", "true"))
-                .json(response));
+            return Ok(HttpResponse::build(status).insert_header(("idempotent-replayed", "true")).json(response));
         }
     }
 
@@ -254,11 +241,7 @@ impl Run<'_> {
         self.counts.rejected += 1;
         self.error_count += 1;
         if self.errors.len() < MAX_ERRORS {
-            self.errors.push(LineError {
-                line,
-                code: r.code.to_owned(),
-                problems: r.problems,
-            });
+            self.errors.push(LineError { line, code: r.code.to_owned(), problems: r.problems });
         }
     }
 
@@ -298,9 +281,7 @@ impl Run<'_> {
             return Ok(());
         }
         self.lines += lines.len();
-        self.state
-            .metrics
-            .received(&self.platform.id, lines.len() as u64, "batch");
+        self.state.metrics.received(&self.platform.id, lines.len() as u64, "batch");
         let mut accepted = Vec::with_capacity(lines.len());
         let mut numbers = Vec::with_capacity(lines.len());
         for line in &lines {

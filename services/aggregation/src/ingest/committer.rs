@@ -67,20 +67,14 @@ impl Committer {
         let (reply, answer) = oneshot::channel();
         let trace = gigcover_telemetry::current_trace_parent();
         self.queue
-            .send(Submission {
-                platform,
-                items,
-                trace,
-                reply,
-            })
+            .send(Submission { platform, items, trace, reply })
             .await
             .map_err(|_| ApiError::unavailable("shutting_down", "the service is shutting down"))?;
         match answer.await {
             Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(reason)) => Err(ApiError::unavailable(
-                "write_failed",
-                format!("the records could not be stored: {reason}; retry"),
-            )),
+            Ok(Err(reason)) => {
+                Err(ApiError::unavailable("write_failed", format!("the records could not be stored: {reason}; retry")))
+            }
             Err(_) => Err(ApiError::unavailable("shutting_down", "the service is shutting down")),
         }
     }
@@ -137,9 +131,7 @@ async fn write_group(pool: &PgPool, metrics: &IngestMetrics, group: Vec<Submissi
         }
         Err(_) if group.len() > 1 => {
             for s in group {
-                let single = write_all(pool, metrics, std::slice::from_ref(&s))
-                    .instrument(span.clone())
-                    .await;
+                let single = write_all(pool, metrics, std::slice::from_ref(&s)).instrument(span.clone()).await;
                 let answer = single.map(|mut o| o.remove(0)).map_err(|e| format!("{e:#}"));
                 let _ = s.reply.send(answer);
             }
@@ -184,9 +176,7 @@ async fn try_write_all(pool: &PgPool, metrics: &IngestMetrics, group: &[Submissi
     platforms.sort_unstable();
     platforms.dedup();
     for platform_id in platforms {
-        let members: Vec<usize> = (0..group.len())
-            .filter(|&i| group[i].platform.id.as_str() == platform_id)
-            .collect();
+        let members: Vec<usize> = (0..group.len()).filter(|&i| group[i].platform.id.as_str() == platform_id).collect();
         let platform = &group[members[0]].platform;
         let mut items = Vec::new();
         let mut owner = Vec::new();

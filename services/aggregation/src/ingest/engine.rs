@@ -101,27 +101,24 @@ impl Outcome {
 
     fn touch(&mut self, index: usize, worker: Option<Uuid>, interval: Interval, tz: Tz) {
         if let Some(w) = worker {
-            let touched = self.affected.entry(WorkerId::from_uuid(w)).or_insert_with(|| Touched {
-                days: BTreeSet::new(),
-                first: index,
-            });
+            let touched = self
+                .affected
+                .entry(WorkerId::from_uuid(w))
+                .or_insert_with(|| Touched { days: BTreeSet::new(), first: index });
             touched.first = touched.first.min(index);
-            touched
-                .days
-                .extend(interval.split_at_local_midnight(tz).into_iter().map(|p| p.date));
+            touched.days.extend(interval.split_at_local_midnight(tz).into_iter().map(|p| p.date));
         }
     }
 
     /// Adds another write's outcome (a later chunk of the same batch, `offset` records on).
     pub fn absorb(&mut self, other: Outcome, offset: usize) {
         self.statuses.extend(other.statuses);
-        self.rejected
-            .extend(other.rejected.into_iter().map(|(i, r)| (i + offset, r)));
+        self.rejected.extend(other.rejected.into_iter().map(|(i, r)| (i + offset, r)));
         for (worker, t) in other.affected {
-            let mine = self.affected.entry(worker).or_insert_with(|| Touched {
-                days: BTreeSet::new(),
-                first: t.first + offset,
-            });
+            let mine = self
+                .affected
+                .entry(worker)
+                .or_insert_with(|| Touched { days: BTreeSet::new(), first: t.first + offset });
             mine.days.extend(t.days);
         }
         self.last_end = self.last_end.max(other.last_end);
@@ -160,10 +157,7 @@ pub async fn write(
     items: &[Accepted],
     metrics: &IngestMetrics,
 ) -> anyhow::Result<Outcome> {
-    let mut out = Outcome {
-        statuses: vec![ItemStatus::Pending; items.len()],
-        ..Outcome::default()
-    };
+    let mut out = Outcome { statuses: vec![ItemStatus::Pending; items.len()], ..Outcome::default() };
     let live = replays::drop_replays(conn, platform, items, &mut out).await?;
 
     // Pieces first: they may complete activities.
@@ -233,10 +227,7 @@ pub async fn write(
                         columns.push(row);
                     }
                 }
-                metrics.lag(
-                    &platform.id,
-                    (now - activity.interval.end()).num_milliseconds() as f64 / 1000.0,
-                );
+                metrics.lag(&platform.id, (now - activity.interval.end()).num_milliseconds() as f64 / 1000.0);
                 out.last_end = out.last_end.max(Some(activity.interval.end()));
             }
             Final::Retract => match before {
@@ -249,24 +240,21 @@ pub async fn write(
                     retract.push(key);
                 }
                 Some(_) => out.statuses[index] = ItemStatus::Unchanged,
-                None => out.reject(
-                    index,
-                    Rejected::one("unknown_activity", "id", format!("no activity {key} to retract")),
-                ),
+                None => {
+                    out.reject(index, Rejected::one("unknown_activity", "id", format!("no activity {key} to retract")))
+                }
             },
         }
     }
 
     if !history.is_empty() {
-        let (ids, versions, contents): (Vec<_>, Vec<_>, Vec<_>) = history.into_iter().fold(
-            (Vec::new(), Vec::new(), Vec::new()),
-            |(mut a, mut b, mut c), (k, v, j)| {
+        let (ids, versions, contents): (Vec<_>, Vec<_>, Vec<_>) =
+            history.into_iter().fold((Vec::new(), Vec::new(), Vec::new()), |(mut a, mut b, mut c), (k, v, j)| {
                 a.push(k);
                 b.push(v);
                 c.push(j);
                 (a, b, c)
-            },
-        );
+            });
         sqlx::query(
             "INSERT INTO activity_history (platform_id, external_id, version, content)
              SELECT $1, * FROM unnest($2::text[], $3::int[], $4::jsonb[])
@@ -344,16 +332,7 @@ async fn load_current(
     platform: &PlatformInfo,
     keys: &[String],
 ) -> anyhow::Result<HashMap<String, OldRow>> {
-    type Row = (
-        String,
-        Option<Uuid>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Vec<u8>,
-        bool,
-        i32,
-        serde_json::Value,
-    );
+    type Row = (String, Option<Uuid>, DateTime<Utc>, DateTime<Utc>, Vec<u8>, bool, i32, serde_json::Value);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT external_id, worker_id, starts_at, ends_at, content_hash, retracted, version, to_jsonb(a) - 'content_hash'
          FROM activities a WHERE platform_id = $1 AND external_id = ANY($2) ORDER BY external_id FOR UPDATE",
@@ -364,21 +343,8 @@ async fn load_current(
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(k, worker_id, starts_at, ends_at, content_hash, retracted, version, content)| {
-                (
-                    k,
-                    OldRow {
-                        worker_id,
-                        starts_at,
-                        ends_at,
-                        content_hash,
-                        retracted,
-                        version,
-                        content,
-                    },
-                )
-            },
-        )
+        .map(|(k, worker_id, starts_at, ends_at, content_hash, retracted, version, content)| {
+            (k, OldRow { worker_id, starts_at, ends_at, content_hash, retracted, version, content })
+        })
         .collect())
 }

@@ -86,13 +86,7 @@ pub fn events(
         .affected
         .iter()
         .map(|(worker, touched)| {
-            activity_changed(
-                *worker,
-                &platform.id,
-                platform.time_zone.name(),
-                &touched.days,
-                trace_of(touched.first),
-            )
+            activity_changed(*worker, &platform.id, platform.time_zone.name(), &touched.days, trace_of(touched.first))
         })
         .collect()
 }

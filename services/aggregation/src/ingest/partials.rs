@@ -85,10 +85,7 @@ pub(super) async fn merge(
     if partials.is_empty() {
         return Ok(Vec::new());
     }
-    let mut keys: Vec<String> = partials
-        .iter()
-        .map(|(_, p)| p.external_id.as_str().to_owned())
-        .collect();
+    let mut keys: Vec<String> = partials.iter().map(|(_, p)| p.external_id.as_str().to_owned()).collect();
     keys.sort_unstable();
     keys.dedup();
     let stored: Vec<OpenRow> = sqlx::query_as(
@@ -101,9 +98,7 @@ pub(super) async fn merge(
     .await?;
     let mut state: BTreeMap<String, Open> = BTreeMap::new();
     for (id, worker_ref, kind, started_at, ended_at, status, distance, currency, pay, tips, bonus, fees) in stored {
-        let currency = currency
-            .and_then(|c| Currency::parse(&c).ok())
-            .unwrap_or(platform.currency);
+        let currency = currency.and_then(|c| Currency::parse(&c).ok()).unwrap_or(platform.currency);
         let earnings = if pay.is_some() || tips.is_some() || bonus.is_some() || fees.is_some() {
             Earnings::new(
                 decimal_to_money(pay, currency),
@@ -115,29 +110,14 @@ pub(super) async fn merge(
         } else {
             None
         };
-        let kind = if kind == "session" {
-            ActivityKind::Session
-        } else {
-            ActivityKind::Engagement
-        };
+        let kind = if kind == "session" { ActivityKind::Session } else { ActivityKind::Engagement };
         let status = match status.as_deref() {
             Some("cancelled") => Some(ActivityStatus::Cancelled),
             Some(_) => Some(ActivityStatus::Completed),
             None => None,
         };
         let distance = distance.and_then(|d| Distance::from_km(d).ok());
-        state.insert(
-            id,
-            Open {
-                worker_ref,
-                kind,
-                started_at,
-                ended_at,
-                status,
-                distance,
-                earnings,
-            },
-        );
+        state.insert(id, Open { worker_ref, kind, started_at, ended_at, status, distance, earnings });
     }
 
     let mut completes: BTreeMap<String, usize> = BTreeMap::new();
@@ -201,12 +181,10 @@ pub(super) async fn merge(
 
     Ok(completes
         .into_iter()
-        .filter_map(
-            |(key, index)| match state.get(&key).and_then(|o| o.activity(platform, &key)) {
-                Some(Ok(a)) => Some((index, a)),
-                _ => None,
-            },
-        )
+        .filter_map(|(key, index)| match state.get(&key).and_then(|o| o.activity(platform, &key)) {
+            Some(Ok(a)) => Some((index, a)),
+            _ => None,
+        })
         .collect())
 }
 

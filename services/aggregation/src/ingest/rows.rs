@@ -144,13 +144,7 @@ mod tests {
 
     #[test]
     fn the_same_amount_written_differently_is_the_same_content() {
-        assert_eq!(
-            ActivityRow::from(&activity("7.5")).content_hash,
-            ActivityRow::from(&activity("7.50")).content_hash
-        );
-        assert_ne!(
-            ActivityRow::from(&activity("7.5")).content_hash,
-            ActivityRow::from(&activity("7.6")).content_hash
-        );
+        assert_eq!(ActivityRow::from(&activity("7.5")).content_hash, ActivityRow::from(&activity("7.50")).content_hash);
+        assert_ne!(ActivityRow::from(&activity("7.5")).content_hash, ActivityRow::from(&activity("7.6")).content_hash);
     }
 }

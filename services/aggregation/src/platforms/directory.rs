@@ -47,11 +47,7 @@ pub struct Directory {
 
 impl Directory {
     pub fn new(pool: PgPool, sealer: Sealer) -> Self {
-        Self {
-            pool,
-            sealer,
-            cache: RwLock::new(HashMap::new()),
-        }
+        Self { pool, sealer, cache: RwLock::new(HashMap::new()) }
     }
 
     pub fn sealer(&self) -> &Sealer {

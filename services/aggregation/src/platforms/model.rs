@@ -59,10 +59,7 @@ impl NewPlatform {
             problems.push(FieldProblem::new("name", "must be 1 to 200 characters"));
         }
         if !(self.market.country.len() == 2 && self.market.country.chars().all(|c| c.is_ascii_uppercase())) {
-            problems.push(FieldProblem::new(
-                "market.country",
-                "must be an ISO 3166-1 alpha-2 code such as DE",
-            ));
+            problems.push(FieldProblem::new("market.country", "must be an ISO 3166-1 alpha-2 code such as DE"));
         }
         problems
     }

@@ -21,10 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/v1/platforms/{id}", web::get().to(get))
         .route("/v1/platforms/{id}/secrets", web::post().to(add_secret))
         .route("/v1/platforms/{id}/secrets", web::get().to(list_secrets))
-        .route(
-            "/v1/platforms/{id}/secrets/{secret_id}",
-            web::delete().to(revoke_secret),
-        )
+        .route("/v1/platforms/{id}/secrets/{secret_id}", web::delete().to(revoke_secret))
         .route("/v1/platforms/{id}/csv-mapping", web::put().to(set_mapping));
 }
 
@@ -57,22 +54,13 @@ pub async fn register(
     }
     let mut tx = state.pool.begin().await?;
     let Some(platform) = store::insert(&mut tx, &body).await? else {
-        return Err(ApiError::conflict(
-            "platform_exists",
-            format!("platform {} is already registered", body.id),
-        ));
+        return Err(ApiError::conflict("platform_exists", format!("platform {} is already registered", body.id)));
     };
     let webhook_secret = secrets::create(&mut tx, state.directory.sealer(), &platform.id).await?;
-    gigcover_feed::publish(
-        tx,
-        &[NewEvent::new("platform.registered", &platform).map_err(anyhow::Error::from)?],
-    )
-    .await?;
+    gigcover_feed::publish(tx, &[NewEvent::new("platform.registered", &platform).map_err(anyhow::Error::from)?])
+        .await?;
     state.directory.forget(platform.id.as_str());
-    Ok(HttpResponse::Created().json(Registered {
-        platform,
-        webhook_secret,
-    }))
+    Ok(HttpResponse::Created().json(Registered { platform, webhook_secret }))
 }
 
 /// One platform (ops, or the platform itself).
@@ -88,9 +76,8 @@ pub async fn get(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = access::platform(&caller, &id)?;
-    let platform = store::get(&state.pool, id.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("platform {id}")))?;
+    let platform =
+        store::get(&state.pool, id.as_str()).await?.ok_or_else(|| ApiError::not_found(format!("platform {id}")))?;
     Ok(HttpResponse::Ok().json(platform))
 }
 
@@ -109,11 +96,7 @@ pub async fn add_secret(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = access::platform(&caller, &id)?;
-    state
-        .directory
-        .get(id.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("platform {id}")))?;
+    state.directory.get(id.as_str()).await?.ok_or_else(|| ApiError::not_found(format!("platform {id}")))?;
     let mut conn = state.pool.acquire().await?;
     let secret = secrets::create(&mut conn, state.directory.sealer(), &id).await?;
     state.directory.forget(id.as_str());
@@ -147,10 +130,7 @@ pub async fn revoke_secret(
     let id = access::platform(&caller, &id)?;
     let secret_id: Uuid = secret_id.parse().map_err(|_| ApiError::not_found("secret"))?;
     let mut tx = state.pool.begin().await?;
-    sqlx::query("SELECT 1 FROM platforms WHERE id = $1 FOR UPDATE")
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT 1 FROM platforms WHERE id = $1 FOR UPDATE").bind(id.as_str()).execute(&mut *tx).await?;
     if secrets::list(&mut tx, &id).await?.len() <= 1 {
         return Err(ApiError::conflict(
             "last_secret",

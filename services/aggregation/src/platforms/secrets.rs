@@ -53,10 +53,7 @@ pub async fn list(conn: &mut PgConnection, platform: &PlatformId) -> anyhow::Res
     .bind(platform.as_str())
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, created_at)| SecretInfo { id, created_at })
-        .collect())
+    Ok(rows.into_iter().map(|(id, created_at)| SecretInfo { id, created_at }).collect())
 }
 
 /// Revokes one secret; false when there was no such active secret.
@@ -82,7 +79,5 @@ pub async fn active_values(
             .bind(platform.as_str())
             .fetch_all(conn)
             .await?;
-    rows.into_iter()
-        .map(|(id, sealed)| sealer.open(&sealed, &aad(platform, id)))
-        .collect()
+    rows.into_iter().map(|(id, sealed)| sealer.open(&sealed, &aad(platform, id))).collect()
 }

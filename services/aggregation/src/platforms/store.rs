@@ -7,16 +7,7 @@ use crate::adapters::csv::CsvMapping;
 
 use super::model::{NewPlatform, Platform};
 
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    serde_json::Value,
-    serde_json::Value,
-    DateTime<Utc>,
-);
+type Row = (String, String, String, String, String, serde_json::Value, serde_json::Value, DateTime<Utc>);
 
 fn from_row((id, name, country, time_zone, currency, category, adapter, created_at): Row) -> anyhow::Result<Platform> {
     Ok(Platform {
@@ -24,9 +15,7 @@ fn from_row((id, name, country, time_zone, currency, category, adapter, created_
         name,
         market: super::model::Market {
             country,
-            time_zone: time_zone
-                .parse()
-                .map_err(|e| anyhow::anyhow!("stored time zone {time_zone}: {e}"))?,
+            time_zone: time_zone.parse().map_err(|e| anyhow::anyhow!("stored time zone {time_zone}: {e}"))?,
             currency: currency.parse()?,
         },
         category: serde_json::from_value(category)?,
@@ -69,16 +58,12 @@ pub async fn set_csv_mapping(pool: &PgPool, id: &str, mapping: Option<&CsvMappin
 }
 
 pub async fn get(pool: &PgPool, id: &str) -> anyhow::Result<Option<Platform>> {
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1"))).bind(id).fetch_optional(pool).await?;
     row.map(from_row).transpose()
 }
 
 pub async fn list(pool: &PgPool) -> anyhow::Result<Vec<Platform>> {
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY id")))
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY id"))).fetch_all(pool).await?;
     rows.into_iter().map(from_row).collect()
 }

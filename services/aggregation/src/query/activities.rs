@@ -78,18 +78,12 @@ fn encode_cursor(start: DateTime<Utc>, platform: &str, external_id: &str) -> Str
 
 fn decode_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, String, String)> {
     let bad = || ApiError::bad_request("invalid_query", "cursor is not one this API gave out");
-    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad())?;
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(text).map_err(|_| bad())?;
     let mut parts = text.splitn(3, '\n');
     let micros: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
     let start = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
-    Ok((
-        start,
-        parts.next().ok_or_else(bad)?.to_owned(),
-        parts.next().ok_or_else(bad)?.to_owned(),
-    ))
+    Ok((start, parts.next().ok_or_else(bad)?.to_owned(), parts.next().ok_or_else(bad)?.to_owned()))
 }
 
 /// A worker's activities in a time range (retracted ones excluded).
@@ -109,10 +103,7 @@ pub async fn list(
     }
     let limit = range.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "limit must be between 1 and 1000",
-        ));
+        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 1000"));
     }
     let after = range.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows: Vec<Row> = sqlx::query_as(
@@ -168,15 +159,7 @@ pub async fn list(
             },
         )
         .collect();
-    let next_cursor = more
-        .then(|| {
-            activities
-                .last()
-                .map(|a| encode_cursor(a.start, &a.platform, &a.external_id))
-        })
-        .flatten();
-    Ok(HttpResponse::Ok().json(ActivityPage {
-        activities,
-        next_cursor,
-    }))
+    let next_cursor =
+        more.then(|| activities.last().map(|a| encode_cursor(a.start, &a.platform, &a.external_id))).flatten();
+    Ok(HttpResponse::Ok().json(ActivityPage { activities, next_cursor }))
 }

@@ -35,11 +35,7 @@ pub async fn get(
     state: web::Data<IngestState>,
 ) -> ApiResult<HttpResponse> {
     let platform = access::platform(&caller, &path)?;
-    state
-        .directory
-        .get(platform.as_str())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("platform {platform}")))?;
+    state.directory.get(platform.as_str()).await?.ok_or_else(|| ApiError::not_found(format!("platform {platform}")))?;
     let stale_after = chrono::Duration::hours(state.settings.stale_open_after_hours);
     let (last_received_at, last_event_end_at, accepted_total, rejected_total): (
         Option<DateTime<Utc>>,

@@ -35,11 +35,7 @@ fn located(index: usize, many: bool, r: &Rejected) -> Vec<FieldProblem> {
         .iter()
         .map(|p| {
             FieldProblem::new(
-                if many {
-                    format!("events[{index}].{}", p.field)
-                } else {
-                    p.field.clone()
-                },
+                if many { format!("events[{index}].{}", p.field) } else { p.field.clone() },
                 p.message.clone(),
             )
         })
@@ -68,26 +64,15 @@ pub async fn receive(
     body: web::Bytes,
     state: web::Data<IngestState>,
 ) -> ApiResult<HttpResponse> {
-    let platform = state
-        .directory
-        .get(&path)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("platform {}", path.as_str())))?;
+    let platform =
+        state.directory.get(&path).await?.ok_or_else(|| ApiError::not_found(format!("platform {}", path.as_str())))?;
     let now = chrono::Utc::now();
     let header = req.headers().get(signature::HEADER).and_then(|v| v.to_str().ok());
-    if let Err(e) = signature::verify(
-        header,
-        &body,
-        &platform.secrets,
-        now.timestamp(),
-        state.settings.signature_tolerance_secs,
-    ) {
+    if let Err(e) =
+        signature::verify(header, &body, &platform.secrets, now.timestamp(), state.settings.signature_tolerance_secs)
+    {
         state.metrics.rejected(&platform.id, e.code());
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            e.code(),
-            e.to_string(),
-        ));
+        return Err(ApiError::new(actix_web::http::StatusCode::UNAUTHORIZED, e.code(), e.to_string()));
     }
     let value: serde_json::Value = parse_json(&body)?;
     let (events, many) = match value {
@@ -127,11 +112,8 @@ pub async fn receive(
         }
     }
     if !problems.is_empty() {
-        let detail = if many {
-            "some events are invalid; none was written"
-        } else {
-            "the event is invalid; it was not written"
-        };
+        let detail =
+            if many { "some events are invalid; none was written" } else { "the event is invalid; it was not written" };
         return Err(ApiError::unprocessable(code, detail).with_errors(problems));
     }
     let outcome = state.committer.submit(platform.clone(), accepted).await?;
@@ -140,22 +122,14 @@ pub async fn receive(
     if let Some(end) = outcome.last_end {
         state.metrics.last_event(&platform.id, end.timestamp() as f64);
     }
-    let errors: Vec<FieldProblem> = outcome
-        .rejected
-        .iter()
-        .flat_map(|(i, r)| located(*i, many, r))
-        .collect();
+    let errors: Vec<FieldProblem> = outcome.rejected.iter().flat_map(|(i, r)| located(*i, many, r)).collect();
     for (_, r) in &outcome.rejected {
         state.metrics.rejected(&platform.id, r.code);
     }
     if counts.rejected as usize == received {
         return Err(
-            ApiError::unprocessable(outcome.rejected[0].1.code, "no event could be applied").with_errors(errors),
+            ApiError::unprocessable(outcome.rejected[0].1.code, "no event could be applied").with_errors(errors)
         );
     }
-    Ok(HttpResponse::Ok().json(WebhookResult {
-        received,
-        counts,
-        errors,
-    }))
+    Ok(HttpResponse::Ok().json(WebhookResult { received, counts, errors }))
 }

@@ -88,11 +88,7 @@ pub fn verify(
             matched |= expected.as_slice().ct_eq(given.as_slice());
         }
     }
-    if bool::from(matched) {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    if bool::from(matched) { Ok(()) } else { Err(SignatureError::Mismatch) }
 }
 
 #[cfg(test)]
@@ -112,18 +108,9 @@ mod tests {
     #[test]
     fn a_changed_body_or_wrong_secret_fails() {
         let header = sign(b"s", NOW, b"body");
-        assert_eq!(
-            verify(Some(&header), b"body!", &[b"s".to_vec()], NOW, 300),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify(Some(&header), b"body", &[b"x".to_vec()], NOW, 300),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify(Some(&header), b"body", &[], NOW, 300),
-            Err(SignatureError::Mismatch)
-        );
+        assert_eq!(verify(Some(&header), b"body!", &[b"s".to_vec()], NOW, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify(Some(&header), b"body", &[b"x".to_vec()], NOW, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify(Some(&header), b"body", &[], NOW, 300), Err(SignatureError::Mismatch));
     }
 
     #[test]
@@ -144,11 +131,7 @@ mod tests {
     fn missing_and_malformed_headers_are_named() {
         assert_eq!(verify(None, b"b", &[], NOW, 300), Err(SignatureError::Missing));
         for bad in ["", "t=1", "v1=ab", "t=x,v1=ab", "t=1,v1=zz", "nonsense"] {
-            assert_eq!(
-                verify(Some(bad), b"b", &[], NOW, 300),
-                Err(SignatureError::Malformed),
-                "{bad}"
-            );
+            assert_eq!(verify(Some(bad), b"b", &[], NOW, 300), Err(SignatureError::Malformed), "{bad}");
         }
     }
 }

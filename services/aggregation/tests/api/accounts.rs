@@ -9,25 +9,10 @@ use crate::harness::{Harness, gig};
 async fn activity_of_an_unlinked_account_is_held_then_attributed_when_the_link_arrives() {
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
-    h.webhook(
-        &p,
-        &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5"),
-    )
-    .await;
-    h.webhook(
-        &p,
-        &gig("g2", "w1", "2026-11-06T08:00:00Z", "2026-11-06T08:30:00Z", "5"),
-    )
-    .await;
+    h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5")).await;
+    h.webhook(&p, &gig("g2", "w1", "2026-11-06T08:00:00Z", "2026-11-06T08:30:00Z", "5")).await;
     assert!(h.changes().await.is_empty(), "held activity is announced to no one");
-    let status: Value = h
-        .ops(h.get("/v1/platforms/eats/ingestion"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value = h.ops(h.get("/v1/platforms/eats/ingestion")).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["held"], 2);
 
     let worker = h.link_new_worker("eats", "w1").await;
@@ -45,16 +30,8 @@ async fn all_platform_accounts_of_a_worker_resolve_to_them() {
     let worker = uuid::Uuid::now_v7().to_string();
     h.link("eats", "e-77", &worker).await;
     h.link("rides", "r-12", &worker).await;
-    h.webhook(
-        &eats,
-        &gig("g1", "e-77", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5"),
-    )
-    .await;
-    h.webhook(
-        &rides,
-        &gig("g1", "r-12", "2026-11-02T08:10:00Z", "2026-11-02T08:50:00Z", "9"),
-    )
-    .await;
+    h.webhook(&eats, &gig("g1", "e-77", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5")).await;
+    h.webhook(&rides, &gig("g1", "r-12", "2026-11-02T08:10:00Z", "2026-11-02T08:50:00Z", "9")).await;
     let acts = h.activities(&worker).await;
     let platforms: Vec<&str> = acts.iter().map(|a| a["platform"].as_str().unwrap()).collect();
     assert_eq!(platforms, ["eats", "rides"]);
@@ -112,35 +89,18 @@ async fn unlinking_holds_new_activity_and_keeps_what_was_attributed() {
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
-    h.webhook(
-        &p,
-        &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5"),
-    )
-    .await;
+    h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5")).await;
     let res = h
-        .as_worker(
-            &worker,
-            h.app
-                .http
-                .delete(h.app.url(&format!("/v1/workers/{worker}/platform-accounts/eats/w1"))),
-        )
+        .as_worker(&worker, h.app.http.delete(h.app.url(&format!("/v1/workers/{worker}/platform-accounts/eats/w1"))))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    h.webhook(
-        &p,
-        &gig("g2", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:30:00Z", "5"),
-    )
-    .await;
+    h.webhook(&p, &gig("g2", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:30:00Z", "5")).await;
     let acts = h.activities(&worker).await;
     assert_eq!(acts.len(), 1, "the past stays, new activity is held");
     assert_eq!(acts[0]["external_id"], "g1");
-    assert_eq!(
-        h.count("SELECT count(*) FROM aggregation.activities WHERE worker_id IS NULL")
-            .await,
-        1
-    );
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities WHERE worker_id IS NULL").await, 1);
 }
 
 #[tokio::test]
@@ -148,18 +108,12 @@ async fn a_worker_sees_only_their_own_activity() {
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
-    h.webhook(
-        &p,
-        &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5"),
-    )
-    .await;
+    h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5")).await;
     let snoop = uuid::Uuid::now_v7().to_string();
     let res = h
         .as_worker(
             &snoop,
-            h.get(&format!(
-                "/v1/workers/{worker}/activities?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z"
-            )),
+            h.get(&format!("/v1/workers/{worker}/activities?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z")),
         )
         .send()
         .await
@@ -168,18 +122,14 @@ async fn a_worker_sees_only_their_own_activity() {
     let res = h
         .as_platform(
             "eats",
-            h.get(&format!(
-                "/v1/workers/{worker}/activities?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z"
-            )),
+            h.get(&format!("/v1/workers/{worker}/activities?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z")),
         )
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
     let ops = h
-        .ops(h.get(&format!(
-            "/v1/workers/{worker}/activities?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z"
-        )))
+        .ops(h.get(&format!("/v1/workers/{worker}/activities?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z")))
         .send()
         .await
         .unwrap();
@@ -211,20 +161,9 @@ async fn activities_page_with_a_cursor() {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = h
-            .as_worker(&worker, h.get(&url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = h.as_worker(&worker, h.get(&url)).send().await.unwrap().json().await.unwrap();
         seen.extend(
-            page["activities"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a["external_id"].as_str().unwrap().to_owned()),
+            page["activities"].as_array().unwrap().iter().map(|a| a["external_id"].as_str().unwrap().to_owned()),
         );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),

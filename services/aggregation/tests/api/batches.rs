@@ -47,16 +47,11 @@ async fn a_batch_reports_what_it_inserted_updated_left_unchanged_and_rejected_by
         .collect();
     assert_eq!(
         lines,
-        vec![
-            (3, "invalid_record".to_owned()),
-            (4, "invalid_record".to_owned()),
-            (5, "malformed_json".to_owned())
-        ]
+        vec![(3, "invalid_record".to_owned()), (4, "invalid_record".to_owned()), (5, "malformed_json".to_owned())]
     );
     assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 2);
     assert_eq!(
-        h.count("SELECT count(*) FROM aggregation.activities WHERE external_id IN ('g3', 'g4')")
-            .await,
+        h.count("SELECT count(*) FROM aggregation.activities WHERE external_id IN ('g3', 'g4')").await,
         0,
         "rejected lines write nothing"
     );
@@ -70,23 +65,13 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
         gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5"),
         gig("g2", "w1", "2026-11-02T09:00:00Z", "2026-11-02T09:30:00Z", "6"),
     ]);
-    let first = h
-        .batch("eats", "application/x-ndjson", body.clone(), Some("load-42"))
-        .await;
+    let first = h.batch("eats", "application/x-ndjson", body.clone(), Some("load-42")).await;
     assert_eq!(first.status(), 200);
     let first: Value = first.json().await.unwrap();
-    let replay = h
-        .batch("eats", "application/x-ndjson", body.clone(), Some("load-42"))
-        .await;
+    let replay = h.batch("eats", "application/x-ndjson", body.clone(), Some("load-42")).await;
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
-    assert_eq!(
-        replay.json::<Value>().await.unwrap(),
-        first,
-        "the first answer, not a new count of unchanged rows"
-    );
-    let other = h
-        .batch("eats", "application/x-ndjson", format!("{body}{body}"), Some("load-42"))
-        .await;
+    assert_eq!(replay.json::<Value>().await.unwrap(), first, "the first answer, not a new count of unchanged rows");
+    let other = h.batch("eats", "application/x-ndjson", format!("{body}{body}"), Some("load-42")).await;
     assert_eq!(other.status(), 409);
     assert_eq!(other.json::<Value>().await.unwrap()["code"], "idempotency_key_reused");
     assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 2);
@@ -125,27 +110,13 @@ async fn a_platform_cannot_write_another_platforms_batch_and_limits_hold() {
 async fn a_batch_over_the_limit_writes_nothing() {
     let db = gigcover_testkit::TestDatabase::create().await;
     let app = gigcover_testkit::TestApp::spawn_with(&gigcover_aggregation::SPEC, &db, |c| {
-        c.with("crypto.master_key", crate::harness::MASTER_KEY)
-            .with("aggregation.batch_limit_bytes", 20_000)
+        c.with("crypto.master_key", crate::harness::MASTER_KEY).with("aggregation.batch_limit_bytes", 20_000)
     })
     .await;
-    let h = Harness {
-        pool: db.pool().await,
-        app,
-        _db: db,
-    };
+    let h = Harness { pool: db.pool().await, app, _db: db };
     h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
-    let records: Vec<Value> = (0..200)
-        .map(|i| {
-            gig(
-                &format!("g{i}"),
-                "w1",
-                "2026-11-02T08:00:00Z",
-                "2026-11-02T08:30:00Z",
-                "5",
-            )
-        })
-        .collect();
+    let records: Vec<Value> =
+        (0..200).map(|i| gig(&format!("g{i}"), "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5")).collect();
     let res = h.batch("eats", "application/x-ndjson", ndjson(&records), None).await;
     assert_eq!(res.status(), 413);
     assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 0);
@@ -171,10 +142,7 @@ async fn the_doordash_sample_loads_through_its_csv_mapping() {
     let h = Harness::start().await;
     h.platform("doordash", "csv", "America/Los_Angeles", "USD").await;
     let res = h
-        .as_platform(
-            "doordash",
-            h.app.http.put(h.app.url("/v1/platforms/doordash/csv-mapping")),
-        )
+        .as_platform("doordash", h.app.http.put(h.app.url("/v1/platforms/doordash/csv-mapping")))
         .json(&doordash_mapping())
         .send()
         .await
@@ -184,29 +152,15 @@ async fn the_doordash_sample_loads_through_its_csv_mapping() {
     let res = h.batch("doordash", "text/csv", csv.clone(), Some("may-2026")).await;
     assert_eq!(res.status(), 200);
     let r: Value = res.json().await.unwrap();
-    let (inserted, updated, rejected) = (
-        r["inserted"].as_u64().unwrap(),
-        r["updated"].as_u64().unwrap(),
-        r["rejected"].as_u64().unwrap(),
-    );
-    assert_eq!(
-        inserted + updated + rejected,
-        rows as u64,
-        "every row is accounted for: {r}"
-    );
+    let (inserted, updated, rejected) =
+        (r["inserted"].as_u64().unwrap(), r["updated"].as_u64().unwrap(), r["rejected"].as_u64().unwrap());
+    assert_eq!(inserted + updated + rejected, rows as u64, "every row is accounted for: {r}");
     // Real exports are messy: rows without a start, deliveries 'ending' before they start,
     // the hand-appended rows spanning days. Each is refused, named; the rest load.
     assert!(rejected * 100 < rows as u64, "fewer than 1% of rows refused: {r}");
-    assert_eq!(
-        h.count("SELECT count(*) FROM aggregation.activities").await as u64,
-        inserted
-    );
-    let refused: std::collections::HashSet<u64> = r["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["line"].as_u64().unwrap())
-        .collect();
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await as u64, inserted);
+    let refused: std::collections::HashSet<u64> =
+        r["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
     let drivers: std::collections::HashSet<&str> = csv
         .lines()
         .enumerate()
@@ -214,54 +168,28 @@ async fn the_doordash_sample_loads_through_its_csv_mapping() {
         .filter(|(i, _)| !refused.contains(&(*i as u64 + 1)))
         .map(|(_, l)| l.split(',').nth(4).unwrap())
         .collect();
-    assert_eq!(
-        h.count("SELECT count(DISTINCT worker_ref) FROM aggregation.activities")
-            .await as usize,
-        drivers.len()
-    );
+    assert_eq!(h.count("SELECT count(DISTINCT worker_ref) FROM aggregation.activities").await as usize, drivers.len());
     assert!(drivers.len() > 290, "nearly all 297 drivers have deliveries stored");
     for e in r["errors"].as_array().unwrap() {
         let field = e["problems"][0]["field"].as_str().unwrap();
-        assert!(
-            field == "end" || field == "Placed_order_with_restaurant_datetime",
-            "{e}"
-        );
+        assert!(field == "end" || field == "Placed_order_with_restaurant_datetime", "{e}");
     }
-    let lines: Vec<u64> = r["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["line"].as_u64().unwrap())
-        .collect();
-    assert!(
-        lines.ends_with(&[rows as u64, rows as u64 + 1]),
-        "the two hand-appended multi-day rows are refused"
-    );
+    let lines: Vec<u64> = r["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert!(lines.ends_with(&[rows as u64, rows as u64 + 1]), "the two hand-appended multi-day rows are refused");
 }
 
 #[tokio::test]
 async fn a_csv_whose_header_misses_a_mapped_column_is_refused_whole() {
     let h = Harness::start().await;
     h.platform("doordash", "csv", "America/Los_Angeles", "USD").await;
-    h.as_platform(
-        "doordash",
-        h.app.http.put(h.app.url("/v1/platforms/doordash/csv-mapping")),
-    )
-    .json(&doordash_mapping())
-    .send()
-    .await
-    .unwrap();
-    let res = h
-        .batch("doordash", "text/csv", "Driver_ID,Foo\n1,2\n".into(), None)
-        .await;
+    h.as_platform("doordash", h.app.http.put(h.app.url("/v1/platforms/doordash/csv-mapping")))
+        .json(&doordash_mapping())
+        .send()
+        .await
+        .unwrap();
+    let res = h.batch("doordash", "text/csv", "Driver_ID,Foo\n1,2\n".into(), None).await;
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "invalid_header");
-    assert!(
-        body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["field"] == "Customer_placed_order_datetime")
-    );
+    assert!(body["errors"].as_array().unwrap().iter().any(|e| e["field"] == "Customer_placed_order_datetime"));
 }

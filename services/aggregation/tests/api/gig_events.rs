@@ -14,28 +14,15 @@ async fn a_task_whose_end_arrives_before_its_start_becomes_one_activity() {
     let p = h.platform("cachet", "gig_events", "Europe/Amsterdam", "EUR").await;
     let worker = h.link_new_worker("cachet", "cachet-7").await;
 
-    let end: Value = h
-        .webhook(&p, &event("e2", "TASK_END", "t1", "2026-11-04T10:45:00Z"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let end: Value = h.webhook(&p, &event("e2", "TASK_END", "t1", "2026-11-04T10:45:00Z")).await.json().await.unwrap();
     assert_eq!(end["pending"], 1, "an end alone waits: {end}");
     assert!(h.activities(&worker).await.is_empty());
-    let start: Value = h
-        .webhook(&p, &event("e1", "TASK_START", "t1", "2026-11-04T10:00:00Z"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let start: Value =
+        h.webhook(&p, &event("e1", "TASK_START", "t1", "2026-11-04T10:00:00Z")).await.json().await.unwrap();
     assert_eq!(start["inserted"], 1, "{start}");
     // The start delivered again is a replay.
-    let replay: Value = h
-        .webhook(&p, &event("e1", "TASK_START", "t1", "2026-11-04T10:00:00Z"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let replay: Value =
+        h.webhook(&p, &event("e1", "TASK_START", "t1", "2026-11-04T10:00:00Z")).await.json().await.unwrap();
     assert_eq!(replay["duplicates"], 1);
     let acts = h.activities(&worker).await;
     assert_eq!(acts.len(), 1);
@@ -51,30 +38,19 @@ async fn a_task_whose_end_arrives_before_its_start_becomes_one_activity() {
     let res: Value = h.webhook(&p, &done).await.json().await.unwrap();
     assert_eq!(res["updated"], 1, "{res}");
     let acts = h.activities(&worker).await;
-    assert_eq!(
-        (acts[0]["pay"].clone(), acts[0]["version"].clone()),
-        (json!("11.00"), json!(2))
-    );
+    assert_eq!((acts[0]["pay"].clone(), acts[0]["version"].clone()), (json!("11.00"), json!(2)));
 }
 
 #[tokio::test]
 async fn an_end_before_the_stored_start_is_refused_and_the_task_stays_as_it_was() {
     let h = Harness::start().await;
     let p = h.platform("cachet", "gig_events", "Europe/Amsterdam", "EUR").await;
-    h.webhook(&p, &event("e1", "TASK_START", "t1", "2026-11-04T10:00:00Z"))
-        .await;
-    let res = h
-        .webhook(&p, &event("e2", "TASK_END", "t1", "2026-11-04T09:00:00Z"))
-        .await;
+    h.webhook(&p, &event("e1", "TASK_START", "t1", "2026-11-04T10:00:00Z")).await;
+    let res = h.webhook(&p, &event("e2", "TASK_END", "t1", "2026-11-04T09:00:00Z")).await;
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["errors"][0]["field"], "end", "{body}");
-    let ok: Value = h
-        .webhook(&p, &event("e3", "TASK_END", "t1", "2026-11-04T10:20:00Z"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ok: Value = h.webhook(&p, &event("e3", "TASK_END", "t1", "2026-11-04T10:20:00Z")).await.json().await.unwrap();
     assert_eq!(ok["inserted"], 1, "{ok}");
 }
 
@@ -86,18 +62,8 @@ async fn a_task_started_long_ago_and_never_ended_is_reported_stale() {
     let recent = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
     h.webhook(&p, &event("e1", "TASK_START", "old", &two_days_ago)).await;
     h.webhook(&p, &event("e2", "TASK_START", "new", &recent)).await;
-    let status: Value = h
-        .as_platform("cachet", h.get("/v1/platforms/cachet/ingestion"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (status["open"].clone(), status["stale_open"].clone()),
-        (json!(2), json!(1)),
-        "{status}"
-    );
+    let status: Value =
+        h.as_platform("cachet", h.get("/v1/platforms/cachet/ingestion")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((status["open"].clone(), status["stale_open"].clone()), (json!(2), json!(1)), "{status}");
     assert_eq!(status["accepted_total"], 2);
 }

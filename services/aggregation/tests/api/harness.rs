@@ -23,10 +23,8 @@ pub struct Platform {
 impl Harness {
     pub async fn start() -> Self {
         let db = TestDatabase::create().await;
-        let app = TestApp::spawn_with(&gigcover_aggregation::SPEC, &db, |c| {
-            c.with("crypto.master_key", MASTER_KEY)
-        })
-        .await;
+        let app =
+            TestApp::spawn_with(&gigcover_aggregation::SPEC, &db, |c| c.with("crypto.master_key", MASTER_KEY)).await;
         let pool = db.pool().await;
         Self { app, _db: db, pool }
     }
@@ -36,11 +34,7 @@ impl Harness {
     }
 
     pub fn as_platform(&self, platform: &str, req: RequestBuilder) -> RequestBuilder {
-        req.bearer_auth(
-            self.app
-                .keys
-                .token(Role::Platform, &format!("client-{platform}"), Some(platform)),
-        )
+        req.bearer_auth(self.app.keys.token(Role::Platform, &format!("client-{platform}"), Some(platform)))
     }
 
     pub fn as_worker(&self, worker: &str, req: RequestBuilder) -> RequestBuilder {
@@ -68,16 +62,12 @@ impl Harness {
             .unwrap();
         assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
         let body: Value = res.json().await.unwrap();
-        Platform {
-            id: id.to_owned(),
-            secret: body["webhook_secret"]["secret"].as_str().unwrap().to_owned(),
-        }
+        Platform { id: id.to_owned(), secret: body["webhook_secret"]["secret"].as_str().unwrap().to_owned() }
     }
 
     /// Posts `body` as a webhook of `platform`, signed now with its secret.
     pub async fn webhook(&self, platform: &Platform, body: &Value) -> Response {
-        self.webhook_signed(&platform.id, &platform.secret, body, chrono::Utc::now().timestamp())
-            .await
+        self.webhook_signed(&platform.id, &platform.secret, body, chrono::Utc::now().timestamp()).await
     }
 
     pub async fn webhook_signed(&self, platform_id: &str, secret: &str, body: &Value, t: i64) -> Response {
@@ -131,10 +121,7 @@ impl Harness {
             .unwrap();
         assert!(res.status().is_success(), "{}", res.text().await.unwrap());
         let res = self
-            .as_platform(
-                platform,
-                self.post(&format!("/v1/platforms/{platform}/workers/{worker_ref}/link-codes")),
-            )
+            .as_platform(platform, self.post(&format!("/v1/platforms/{platform}/workers/{worker_ref}/link-codes")))
             .send()
             .await
             .unwrap();
@@ -155,17 +142,11 @@ impl Harness {
             .await
             .unwrap();
         assert_eq!(res.status(), 200);
-        res.json::<Value>().await.unwrap()["activities"]
-            .as_array()
-            .unwrap()
-            .clone()
+        res.json::<Value>().await.unwrap()["activities"].as_array().unwrap().clone()
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&self.pool).await.unwrap()
     }
 
     /// `activity.changed` payloads published so far.

@@ -9,22 +9,10 @@ async fn ops_registers_a_platform_and_gets_its_first_secret_once() {
     let h = Harness::start().await;
     let p = h.platform("rides-de", "gig_records", "Europe/Berlin", "EUR").await;
     assert!(p.secret.starts_with("whsec_"));
-    let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed FROM aggregation.platform_secrets")
-        .fetch_one(&h.pool)
-        .await
-        .unwrap();
-    assert!(
-        !sealed.windows(p.secret.len()).any(|w| w == p.secret.as_bytes()),
-        "the secret is sealed at rest"
-    );
-    let listed: Value = h
-        .ops(h.get("/v1/platforms/rides-de/secrets"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sealed: Vec<u8> =
+        sqlx::query_scalar("SELECT sealed FROM aggregation.platform_secrets").fetch_one(&h.pool).await.unwrap();
+    assert!(!sealed.windows(p.secret.len()).any(|w| w == p.secret.as_bytes()), "the secret is sealed at rest");
+    let listed: Value = h.ops(h.get("/v1/platforms/rides-de/secrets")).send().await.unwrap().json().await.unwrap();
     assert!(!listed.to_string().contains(&p.secret), "listing never shows a secret");
 
     let again = h
@@ -80,37 +68,11 @@ async fn only_ops_register_platforms_and_a_platform_sees_only_itself() {
     let h = Harness::start().await;
     h.platform("alpha", "gig_records", "Europe/Berlin", "EUR").await;
     h.platform("beta", "gig_records", "Europe/Berlin", "EUR").await;
-    let res = h
-        .as_platform("alpha", h.post("/v1/platforms"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = h.as_platform("alpha", h.post("/v1/platforms")).json(&json!({})).send().await.unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(
-        h.as_platform("alpha", h.get("/v1/platforms/alpha"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        h.as_platform("alpha", h.get("/v1/platforms/beta"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
-    assert_eq!(
-        h.as_platform("alpha", h.get("/v1/platforms"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(h.as_platform("alpha", h.get("/v1/platforms/alpha")).send().await.unwrap().status(), 200);
+    assert_eq!(h.as_platform("alpha", h.get("/v1/platforms/beta")).send().await.unwrap().status(), 403);
+    assert_eq!(h.as_platform("alpha", h.get("/v1/platforms")).send().await.unwrap().status(), 403);
 }
 
 #[tokio::test]
@@ -119,51 +81,18 @@ async fn secrets_rotate_without_a_gap() {
     let old = h.platform("rot", "gig_records", "Europe/Berlin", "EUR").await;
     let event = crate::harness::gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5");
     // The only secret cannot be revoked.
-    let listed: Value = h
-        .ops(h.get("/v1/platforms/rot/secrets"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = h.ops(h.get("/v1/platforms/rot/secrets")).send().await.unwrap().json().await.unwrap();
     let old_id = listed[0]["id"].as_str().unwrap().to_owned();
-    let res = h
-        .ops(
-            h.app
-                .http
-                .delete(h.app.url(&format!("/v1/platforms/rot/secrets/{old_id}"))),
-        )
-        .send()
-        .await
-        .unwrap();
+    let res = h.ops(h.app.http.delete(h.app.url(&format!("/v1/platforms/rot/secrets/{old_id}")))).send().await.unwrap();
     assert_eq!(res.status(), 409);
 
-    let added: Value = h
-        .as_platform("rot", h.post("/v1/platforms/rot/secrets"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let new = Platform {
-        id: "rot".into(),
-        secret: added["secret"].as_str().unwrap().to_owned(),
-    };
-    assert_eq!(
-        h.webhook(&old, &event).await.status(),
-        200,
-        "the old secret still works during rotation"
-    );
+    let added: Value =
+        h.as_platform("rot", h.post("/v1/platforms/rot/secrets")).send().await.unwrap().json().await.unwrap();
+    let new = Platform { id: "rot".into(), secret: added["secret"].as_str().unwrap().to_owned() };
+    assert_eq!(h.webhook(&old, &event).await.status(), 200, "the old secret still works during rotation");
     assert_eq!(h.webhook(&new, &event).await.status(), 200, "the new one works at once");
     let res = h
-        .as_platform(
-            "rot",
-            h.app
-                .http
-                .delete(h.app.url(&format!("/v1/platforms/rot/secrets/{old_id}"))),
-        )
+        .as_platform("rot", h.app.http.delete(h.app.url(&format!("/v1/platforms/rot/secrets/{old_id}"))))
         .send()
         .await
         .unwrap();

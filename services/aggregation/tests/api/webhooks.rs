@@ -16,10 +16,7 @@ async fn a_gig_is_stored_once_and_a_replayed_event_changes_nothing() {
     let res = h.webhook(&p, &event).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(
-        (body["received"].clone(), body["inserted"].clone()),
-        (json!(1), json!(1))
-    );
+    assert_eq!((body["received"].clone(), body["inserted"].clone()), (json!(1), json!(1)));
     let again: Value = h.webhook(&p, &event).await.json().await.unwrap();
     assert_eq!(again["duplicates"], 1, "{again}");
     assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 1);
@@ -32,11 +29,7 @@ async fn a_gig_is_stored_once_and_a_replayed_event_changes_nothing() {
     assert_eq!(changes.len(), 1, "one activity.changed for the one change");
     assert_eq!(changes[0]["worker_id"], worker);
     assert_eq!(changes[0]["days"], json!(["2026-11-02"]));
-    assert_eq!(
-        h.count("SELECT count(*) FROM aggregation.raw_archive").await,
-        1,
-        "the raw record is archived"
-    );
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.raw_archive").await, 1, "the raw record is archived");
 }
 
 #[tokio::test]
@@ -44,17 +37,10 @@ async fn a_correction_is_a_new_version_and_a_retraction_withdraws_it() {
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
-    h.webhook(
-        &p,
-        &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50"),
-    )
-    .await;
+    h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50")).await;
     // The same content again (as a fresh delivery without an event id) changes nothing.
     let same: Value = h
-        .webhook(
-            &p,
-            &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.5"),
-        )
+        .webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.5"))
         .await
         .json()
         .await
@@ -62,39 +48,21 @@ async fn a_correction_is_a_new_version_and_a_retraction_withdraws_it() {
     assert_eq!(same["unchanged"], 1, "{same}");
     // A corrected fare and time: a new version, the old kept; both days announced.
     let fixed: Value = h
-        .webhook(
-            &p,
-            &gig("g1", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:40:00Z", "9.00"),
-        )
+        .webhook(&p, &gig("g1", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:40:00Z", "9.00"))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(fixed["updated"], 1, "{fixed}");
     let acts = h.activities(&worker).await;
-    assert_eq!(
-        (acts[0]["pay"].clone(), acts[0]["version"].clone()),
-        (json!("9.00"), json!(2))
-    );
-    assert_eq!(
-        h.count("SELECT count(*) FROM aggregation.activity_history WHERE version = 1")
-            .await,
-        1
-    );
+    assert_eq!((acts[0]["pay"].clone(), acts[0]["version"].clone()), (json!("9.00"), json!(2)));
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activity_history WHERE version = 1").await, 1);
     let last = h.changes().await.pop().unwrap();
     assert_eq!(last["days"], json!(["2026-11-02", "2026-11-03"]));
 
-    let gone: Value = h
-        .webhook(&p, &json!({"id": "g1", "retracted": true}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let gone: Value = h.webhook(&p, &json!({"id": "g1", "retracted": true})).await.json().await.unwrap();
     assert_eq!(gone["retracted"], 1, "{gone}");
-    assert!(
-        h.activities(&worker).await.is_empty(),
-        "a retracted activity leaves the worker's hours"
-    );
+    assert!(h.activities(&worker).await.is_empty(), "a retracted activity leaves the worker's hours");
     assert_eq!(h.changes().await.pop().unwrap()["days"], json!(["2026-11-03"]));
     let unknown = h.webhook(&p, &json!({"id": "never-sent", "retracted": true})).await;
     assert_eq!(unknown.status(), 422);
@@ -108,26 +76,10 @@ async fn bad_signatures_are_refused_and_nothing_is_written() {
     let event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
     let now = chrono::Utc::now().timestamp();
     let cases = [
-        (
-            "wrong secret",
-            h.webhook_signed("eats", "whsec_guess", &event, now).await,
-            "bad_signature",
-        ),
-        (
-            "stale timestamp",
-            h.webhook_signed("eats", &p.secret, &event, now - 301).await,
-            "stale_signature",
-        ),
-        (
-            "future timestamp",
-            h.webhook_signed("eats", &p.secret, &event, now + 301).await,
-            "stale_signature",
-        ),
-        (
-            "another platform's secret",
-            h.webhook_signed("eats", &other.secret, &event, now).await,
-            "bad_signature",
-        ),
+        ("wrong secret", h.webhook_signed("eats", "whsec_guess", &event, now).await, "bad_signature"),
+        ("stale timestamp", h.webhook_signed("eats", &p.secret, &event, now - 301).await, "stale_signature"),
+        ("future timestamp", h.webhook_signed("eats", &p.secret, &event, now + 301).await, "stale_signature"),
+        ("another platform's secret", h.webhook_signed("eats", &other.secret, &event, now).await, "bad_signature"),
     ];
     for (case, res, code) in cases {
         assert_eq!(res.status(), 401, "{case}");
@@ -168,11 +120,7 @@ async fn invalid_events_are_refused_precisely_and_none_is_written() {
     let mut negative_pay = base();
     negative_pay["income"]["pay"] = json!("-1");
     let cases = [
-        (
-            "end before start",
-            with("end_datetime", json!("2026-11-02T07:00:00Z")),
-            "end",
-        ),
+        ("end before start", with("end_datetime", json!("2026-11-02T07:00:00Z")), "end"),
         ("over 24 h", with("end_datetime", json!("2026-11-03T09:00:00Z")), "end"),
         ("in the future", future, "end"),
         ("negative distance", with("distance", json!("-2")), "distance"),
@@ -188,14 +136,9 @@ async fn invalid_events_are_refused_precisely_and_none_is_written() {
         assert_eq!(body["errors"][0]["field"], field, "{case}: {body}");
     }
     // In a list, the faulty event is located, and the valid one is not written either.
-    let res = h
-        .webhook(&p, &json!({"events": [base(), with("distance", json!("-2"))]}))
-        .await;
+    let res = h.webhook(&p, &json!({"events": [base(), with("distance", json!("-2"))]})).await;
     assert_eq!(res.status(), 422);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["errors"][0]["field"],
-        "events[1].distance"
-    );
+    assert_eq!(res.json::<Value>().await.unwrap()["errors"][0]["field"], "events[1].distance");
     let malformed = h.webhook_signed_raw(&p, b"{\"id\": ").await;
     assert_eq!(malformed.status(), 400);
     let huge = json!({"id": "g1", "padding": "x".repeat(1_100_000)});

@@ -1,0 +1,270 @@
+//! Ingestion benchmark (issue 3), anchors and ours side by side in one run:
+//!
+//! 1. The same generated activities loaded by a plain `COPY` into an equivalent table
+//!    (same columns, keys, constraints and indexes) and through `POST /v1/platforms/{id}/batches`
+//!    (HTTP, NDJSON, validation, versions, attribution, archive, events): rates and ratio.
+//! 2. Single signed webhooks under `wrk` against the same `wrk` run on an actix-web
+//!    hello-world that returns a small JSON body: rates and ratio.
+//!
+//! Each comparison runs `--rounds` times, alternating; medians are reported. Run with
+//! `bench/ingest.sh` (release build). Needs `wrk` for part 2 (skipped, with a message, without it).
+
+use std::io::Write as _;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use gigcover_e2e::{Gigcover, free_port};
+use gigcover_kit::ServiceName;
+use gigcover_kit::auth::Role;
+use gigcover_localpg::LocalPostgres;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+#[derive(Parser)]
+struct Args {
+    /// Activities per load.
+    #[arg(long, default_value_t = 1_000_000)]
+    records: usize,
+    /// Distinct workers (each linked, so loads announce changes).
+    #[arg(long, default_value_t = 1000)]
+    workers: usize,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds per wrk run.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+    /// Concurrent connections per wrk run.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+struct Load {
+    ndjson: Vec<u8>,
+    copy_text: Vec<u8>,
+}
+
+/// The same activities as NDJSON (gig records) and as COPY text rows.
+fn generate(records: usize, workers: &[String]) -> anyhow::Result<Load> {
+    let mut ndjson = Vec::with_capacity(records * 260);
+    let mut copy_text = Vec::with_capacity(records * 260);
+    let base = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")?.with_timezone(&chrono::Utc);
+    for i in 0..records {
+        let w = i % workers.len();
+        let start = base + chrono::Duration::minutes(((i / workers.len()) * 37 % (30 * 24 * 60)) as i64);
+        let end = start + chrono::Duration::minutes(12 + (i % 40) as i64);
+        let (s, e) = (
+            start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        let line = json!({"id": format!("g{i}"), "worker": format!("w{w}"), "start_datetime": s, "end_datetime": e,
+                          "distance": "3.4", "income": {"pay": "5.20", "tips": "1.00", "fees": "0.40"}});
+        ndjson.extend_from_slice(line.to_string().as_bytes());
+        ndjson.push(b'\n');
+        let hash = hex::encode(Sha256::digest(format!("g{i}|{s}|{e}").as_bytes()));
+        writeln!(
+            copy_text,
+            "bench\tg{i}\tw{w}\t{}\tengagement\tcompleted\t{s}\t{e}\t3.4\tEUR\t5.20\t1.00\t0\t0.40\t\\\\x{hash}",
+            workers[w]
+        )?;
+    }
+    Ok(Load { ndjson, copy_text })
+}
+
+async fn exec(pool: &sqlx::PgPool, sql: &str) -> anyhow::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await?;
+    Ok(())
+}
+
+async fn copy_anchor(pool: &sqlx::PgPool, text: &[u8]) -> anyhow::Result<f64> {
+    exec(pool, "TRUNCATE bench_copy").await?;
+    let started = Instant::now();
+    let mut conn = pool.acquire().await?;
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY bench_copy (platform_id, external_id, worker_ref, worker_id, kind, status, starts_at, ends_at,
+                              distance_km, currency, pay, tips, bonus, fees, content_hash) FROM STDIN",
+        )
+        .await?;
+    for chunk in text.chunks(1 << 20) {
+        copy.send(chunk).await?;
+    }
+    copy.finish().await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn reset_ours(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    exec(pool, "TRUNCATE aggregation.activities, aggregation.activity_history, aggregation.raw_archive, aggregation.idempotency_keys").await
+}
+
+fn wrk(args: &[&str]) -> Option<(f64, String)> {
+    let out = Command::new("wrk").args(args).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let rps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok())?;
+    Some((rps, text))
+}
+
+async fn hello() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(json!({"status": "ok", "service": "hello"}))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    eprintln!("starting gigcover (aggregation) on a private PostgreSQL cluster ...");
+    let mut gc = Gigcover::serve("aggregation", &[("GIGCOVER_LOG__FILTER", "warn".into())]);
+    gc.wait_for_readyz(&[ServiceName::Aggregation], 200, Duration::from_secs(120)).await;
+    let (pg, _) = LocalPostgres::ensure_running(&gc.data_dir())?;
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(&pg.url()).await?;
+    let http = gigcover_kit::client::http();
+    let ops = gc.keys.ops_token();
+    let platform_token = gc.keys.token(Role::Platform, "bench-client", Some("bench"));
+    let agg = |path: &str| gc.url(ServiceName::Aggregation, path);
+
+    let registered: serde_json::Value = http
+        .post(agg("/v1/platforms"))
+        .bearer_auth(&ops)
+        .json(&json!({"id": "bench", "name": "Bench", "market": {"country": "DE", "time_zone": "Europe/Berlin", "currency": "EUR"},
+                      "category": "food_delivery", "adapter": "gig_records"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let secret = registered["webhook_secret"]["secret"].as_str().unwrap_or_default().to_owned();
+
+    eprintln!("linking {} workers ...", args.workers);
+    let mut workers = Vec::with_capacity(args.workers);
+    for w in 0..args.workers {
+        let worker = uuid::Uuid::now_v7().to_string();
+        http.post(agg("/v1/platforms/bench/workers"))
+            .bearer_auth(&platform_token)
+            .json(&json!({"worker_ref": format!("w{w}")}))
+            .send()
+            .await?;
+        let code: serde_json::Value = http
+            .post(agg(&format!("/v1/platforms/bench/workers/w{w}/link-codes")))
+            .bearer_auth(&platform_token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let worker_token = gc.keys.token(Role::Worker, &worker, None);
+        http.post(agg(&format!("/v1/workers/{worker}/platform-accounts")))
+            .bearer_auth(&worker_token)
+            .json(&json!({"code": code["code"]}))
+            .send()
+            .await?;
+        workers.push(worker);
+    }
+
+    eprintln!("generating {} activities ...", args.records);
+    let load = generate(args.records, &workers)?;
+    exec(&pool, "CREATE TABLE bench_copy (LIKE aggregation.activities INCLUDING ALL)").await?;
+
+    let (mut copy_secs, mut batch_secs) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        copy_secs.push(copy_anchor(&pool, &load.copy_text).await?);
+        reset_ours(&pool).await?;
+        let started = Instant::now();
+        let res = http
+            .post(agg("/v1/platforms/bench/batches"))
+            .bearer_auth(&platform_token)
+            .header("content-type", "application/x-ndjson")
+            .header("idempotency-key", format!("round-{round}"))
+            .body(load.ndjson.clone())
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await?;
+        let status = res.status();
+        let body: serde_json::Value = res.json().await?;
+        batch_secs.push(started.elapsed().as_secs_f64());
+        anyhow::ensure!(status == 200 && body["inserted"] == args.records, "batch failed: {status} {body}");
+        eprintln!("round {}: COPY {:.2} s, batch {:.2} s", round + 1, copy_secs[round], batch_secs[round]);
+    }
+    let n = args.records as f64;
+    let (copy_rate, batch_rate) = (n / median(copy_secs), n / median(batch_secs));
+
+    // Webhooks under wrk, against a hello-world.
+    let webhook = if Command::new("wrk").arg("--version").output().is_ok() {
+        let port = free_port();
+        let server = actix_web::HttpServer::new(|| actix_web::App::new().route("/", actix_web::web::get().to(hello)))
+            .workers(2)
+            .bind(("127.0.0.1", port))?
+            .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        let duration = format!("{}s", args.seconds);
+        let conns = args.connections.to_string();
+        let (mut hello_rps, mut hook_rps) = (Vec::new(), Vec::new());
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/webhooks.lua");
+        for round in 0..args.rounds {
+            let url = format!("http://127.0.0.1:{port}/");
+            let (rps, _) =
+                wrk(&["-t2", "-c", &conns, "-d", &duration, &url]).ok_or_else(|| anyhow::anyhow!("wrk failed"))?;
+            hello_rps.push(rps);
+            // Enough unique, freshly signed events for the run at 60k/s.
+            let events = 60_000 * args.seconds as usize;
+            let file = tempfile::NamedTempFile::new()?;
+            {
+                let mut w = std::io::BufWriter::new(file.as_file());
+                let t = chrono::Utc::now().timestamp();
+                for i in 0..events {
+                    let minute = i % 1400;
+                    let body = json!({"id": format!("wh{round}-{i}"), "event_id": format!("ev{round}-{i}"), "worker": format!("w{}", i % workers.len()),
+                        "start_datetime": format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i % 20, minute / 60, minute % 60),
+                        "end_datetime": format!("2026-11-{:02}T{:02}:{:02}:40Z", 1 + i % 20, minute / 60, minute % 60),
+                        "income": {"pay": "4.00"}})
+                    .to_string();
+                    let sig = gigcover_aggregation::webhooks::signature::sign(secret.as_bytes(), t, body.as_bytes());
+                    writeln!(w, "{sig}\t{body}")?;
+                }
+            }
+            let url = agg("/v1/platforms/bench/events");
+            let path = file.path().display().to_string();
+            let (rps, text) = wrk(&[
+                "-t2",
+                "-c",
+                &conns,
+                "-d",
+                &duration,
+                "-s",
+                &script.display().to_string(),
+                &url,
+                "--",
+                &path,
+                "2",
+            ])
+            .ok_or_else(|| anyhow::anyhow!("wrk failed"))?;
+            anyhow::ensure!(!text.contains("Non-2xx"), "webhooks failed under load:\n{text}");
+            anyhow::ensure!(rps * (args.seconds as f64) < events as f64, "ran out of unique events; raise the pool");
+            hook_rps.push(rps);
+            eprintln!("round {}: hello-world {:.0}/s vs webhooks {rps:.0}/s", round + 1, hello_rps[round]);
+        }
+        handle.stop(true).await;
+        Some((median(hello_rps), median(hook_rps)))
+    } else {
+        eprintln!("wrk is not installed (apt-get install wrk): webhook comparison skipped");
+        None
+    };
+
+    println!(
+        "\n== ingestion benchmark ({} activities, {} workers, median of {} rounds) ==",
+        args.records, args.workers, args.rounds
+    );
+    println!("anchor  COPY into an equivalent table : {copy_rate:>10.0} rows/s");
+    println!("ours    POST batches (NDJSON, HTTP)   : {batch_rate:>10.0} rows/s");
+    println!("ratio   batch / COPY                  : {:>10.2}   (goal >= 0.5)", batch_rate / copy_rate);
+    if let Some((hello, hooks)) = webhook {
+        println!("anchor  actix-web hello-world (wrk)   : {hello:>10.0} req/s");
+        println!("ours    signed webhooks (wrk)         : {hooks:>10.0} req/s");
+        println!("ratio   webhooks / hello-world        : {:>10.2}   (goal >= 0.3)", hooks / hello);
+    }
+    pool.close().await;
+    drop(gc);
+    Ok(())
+}
