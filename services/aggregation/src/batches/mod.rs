@@ -1,4 +1,5 @@
 //! Batches: `POST /v1/platforms/{id}/batches`, NDJSON or CSV, streamed.
 
 mod lines;
+mod parse;
 pub(crate) mod routes;

@@ -16,15 +16,15 @@ use sha2::{Digest, Sha256};
 use sqlx::{Postgres, Transaction};
 
 use super::lines::{Line, LineSplitter};
-use crate::adapters::csv::Resolved;
-use crate::adapters::{self, Accepted, ParseContext, Rejected};
+use super::parse::{Format, ParseStage, Parsed};
+use crate::adapters::Rejected;
 use crate::ingest::engine::{self, Counts, Outcome};
 use crate::ingest::finish;
 use crate::platforms::directory::PlatformInfo;
 use crate::state::IngestState;
 
 /// Lines written per statement group.
-const CHUNK: usize = 4096;
+const CHUNK: usize = 8192;
 /// Most per-line errors listed in a response.
 const MAX_ERRORS: usize = 1000;
 
@@ -50,12 +50,6 @@ pub struct BatchResult {
     /// The first refused lines, with reasons.
     pub errors: Vec<LineError>,
     pub errors_truncated: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Ndjson,
-    Csv,
 }
 
 fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
@@ -157,17 +151,15 @@ pub async fn upload(
         }
     }
 
-    let ctx = ParseContext {
-        platform: &platform,
-        now: chrono::Utc::now(),
-        future_tolerance: chrono::Duration::seconds(state.settings.future_tolerance_secs),
-    };
+    let mut stage = ParseStage::start(
+        platform.clone(),
+        format,
+        chrono::Utc::now(),
+        chrono::Duration::seconds(state.settings.future_tolerance_secs),
+    );
     let mut run = Run {
         state: &state,
         platform: &platform,
-        format,
-        ctx,
-        header: None,
         outcome: Outcome::default(),
         counts: Counts::default(),
         errors: Vec::new(),
@@ -188,11 +180,20 @@ pub async fn upload(
         hasher.update(&chunk);
         splitter.push(&chunk, &mut pending);
         if pending.len() >= CHUNK {
-            run.chunk(&mut tx, std::mem::take(&mut pending)).await?;
+            stage.send(std::mem::take(&mut pending)).await?;
+            // One chunk parses while the one before it is written.
+            if stage.in_flight() > 1 {
+                run.write(&mut tx, stage.next().await?).await?;
+            }
         }
     }
     splitter.finish(&mut pending);
-    run.chunk(&mut tx, pending).await?;
+    if !pending.is_empty() {
+        stage.send(pending).await?;
+    }
+    while stage.in_flight() > 0 {
+        run.write(&mut tx, stage.next().await?).await?;
+    }
 
     finish::record_status(&mut tx, &platform, &run.counts, run.outcome.last_end).await?;
     let result = BatchResult {
@@ -224,9 +225,6 @@ pub async fn upload(
 struct Run<'a> {
     state: &'a IngestState,
     platform: &'a PlatformInfo,
-    format: Format,
-    ctx: ParseContext<'a>,
-    header: Option<(csv::StringRecord, Resolved)>,
     outcome: Outcome,
     counts: Counts,
     errors: Vec<LineError>,
@@ -245,65 +243,17 @@ impl Run<'_> {
         }
     }
 
-    fn parse(&mut self, line: &Line) -> Result<Option<Accepted>, Rejected> {
-        match self.format {
-            Format::Ndjson => {
-                let value: serde_json::Value = serde_json::from_slice(&line.bytes)
-                    .map_err(|e| Rejected::one("malformed_json", "(line)", format!("not valid JSON: {e}")))?;
-                adapters::parse_json(value, &self.ctx).map(Some)
-            }
-            Format::Csv => {
-                let record = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .from_reader(line.bytes.as_slice())
-                    .records()
-                    .next()
-                    .transpose()
-                    .map_err(|e| Rejected::one("malformed_csv", "(line)", e.to_string()))?
-                    .unwrap_or_default();
-                let Some(mapping) = self.platform.csv_mapping.as_ref() else {
-                    return Err(Rejected::one("no_csv_mapping", "(line)", "no CSV mapping"));
-                };
-                match &self.header {
-                    None => {
-                        let resolved = mapping.resolve(&record)?;
-                        self.header = Some((record, resolved));
-                        Ok(None)
-                    }
-                    Some((header, resolved)) => mapping.parse(resolved, header, &record, &self.ctx).map(Some),
-                }
-            }
+    /// Writes one parsed chunk in the batch's transaction.
+    async fn write(&mut self, tx: &mut Transaction<'static, Postgres>, parsed: Parsed) -> ApiResult<()> {
+        self.lines += parsed.lines;
+        self.state.metrics.received(&self.platform.id, parsed.lines as u64, "batch");
+        for (line, r) in parsed.refused {
+            self.refuse(line, r);
         }
-    }
-
-    async fn chunk(&mut self, tx: &mut Transaction<'static, Postgres>, lines: Vec<Line>) -> ApiResult<()> {
-        if lines.is_empty() {
+        if parsed.accepted.is_empty() {
             return Ok(());
         }
-        self.lines += lines.len();
-        self.state.metrics.received(&self.platform.id, lines.len() as u64, "batch");
-        let mut accepted = Vec::with_capacity(lines.len());
-        let mut numbers = Vec::with_capacity(lines.len());
-        for line in &lines {
-            match self.parse(line) {
-                Ok(Some(a)) => {
-                    accepted.push(a);
-                    numbers.push(line.number);
-                }
-                Ok(None) => {}
-                Err(r) if self.format == Format::Csv && self.header.is_none() => {
-                    return Err(ApiError::unprocessable(
-                        "invalid_header",
-                        format!("the CSV header does not fit the mapping: {}", r.describe()),
-                    )
-                    .with_errors(r.problems));
-                }
-                Err(r) => self.refuse(line.number, r),
-            }
-        }
-        if accepted.is_empty() {
-            return Ok(());
-        }
+        let (accepted, numbers) = (parsed.accepted, parsed.numbers);
         let outcome = engine::write(tx, self.platform, &accepted, &self.state.metrics).await?;
         finish::archive(tx, self.platform, "batch", finish::kept(&accepted, &outcome)).await?;
         let mut counts = outcome.counts();

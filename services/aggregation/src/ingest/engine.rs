@@ -14,6 +14,22 @@ use crate::adapters::{Accepted, Change, Partial, Rejected};
 use crate::metrics::IngestMetrics;
 use crate::platforms::directory::PlatformInfo;
 
+/// Inserts the activities of an `ActivityColumns` (bound as $2..$14, the platform as $1),
+/// attributed to the linked worker where the account is linked; the conflict clause follows.
+macro_rules! insert_activities {
+    () => {
+        "INSERT INTO activities (platform_id, external_id, worker_ref, worker_id, kind, status, starts_at, ends_at,
+                                 distance_km, currency, pay, tips, bonus, fees, content_hash)
+         SELECT $1, u.external_id, u.worker_ref, pa.worker_id, u.kind, u.status, u.starts_at, u.ends_at,
+                u.distance_km, u.currency, u.pay, u.tips, u.bonus, u.fees, u.content_hash
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+                     $8::numeric[], $9::text[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::bytea[])
+              AS u(external_id, worker_ref, kind, status, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, content_hash)
+         LEFT JOIN platform_accounts pa ON pa.platform_id = $1 AND pa.worker_ref = u.worker_ref
+         ORDER BY u.external_id"
+    };
+}
+
 /// What happened to one input record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemStatus {
@@ -195,13 +211,24 @@ pub async fn write(
         return Ok(out);
     }
 
+    let now = Utc::now();
+    for (_, op) in finals.values() {
+        if let Final::Upsert(activity) = op {
+            metrics.lag(&platform.id, (now - activity.interval.end()).num_milliseconds() as f64 / 1000.0);
+            out.last_end = out.last_end.max(Some(activity.interval.end()));
+        }
+    }
+    insert_new(conn, platform, &mut finals, &mut out).await?;
+    if finals.is_empty() {
+        return Ok(out);
+    }
+
     let keys: Vec<String> = finals.keys().cloned().collect();
     let old = load_current(conn, platform, &keys).await?;
     let mut columns = ActivityColumns::default();
     let mut history: Vec<(String, i32, serde_json::Value)> = Vec::new();
     let mut retract: Vec<String> = Vec::new();
     let mut new_intervals: HashMap<String, (usize, Interval)> = HashMap::new();
-    let now = Utc::now();
 
     for (key, (index, op)) in finals {
         let before = old.get(&key);
@@ -227,8 +254,6 @@ pub async fn write(
                         columns.push(row);
                     }
                 }
-                metrics.lag(&platform.id, (now - activity.interval.end()).num_milliseconds() as f64 / 1000.0);
-                out.last_end = out.last_end.max(Some(activity.interval.end()));
             }
             Final::Retract => match before {
                 Some(b) if !b.retracted => {
@@ -280,42 +305,20 @@ pub async fn write(
     }
 
     if columns.len() > 0 {
-        let written: Vec<(String, Option<Uuid>)> = sqlx::query_as(
-            "INSERT INTO activities AS a (platform_id, external_id, worker_ref, worker_id, kind, status, starts_at, ends_at,
-                                          distance_km, currency, pay, tips, bonus, fees, content_hash)
-             SELECT $1, u.external_id, u.worker_ref, pa.worker_id, u.kind, u.status, u.starts_at, u.ends_at,
-                    u.distance_km, u.currency, u.pay, u.tips, u.bonus, u.fees, u.content_hash
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-                         $8::numeric[], $9::text[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::bytea[])
-                  AS u(external_id, worker_ref, kind, status, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, content_hash)
-             LEFT JOIN platform_accounts pa ON pa.platform_id = $1 AND pa.worker_ref = u.worker_ref
-             ORDER BY u.external_id
-             ON CONFLICT (platform_id, external_id) DO UPDATE SET
-                 worker_id = CASE WHEN a.worker_ref = EXCLUDED.worker_ref AND a.worker_id IS NOT NULL
-                                  THEN a.worker_id ELSE EXCLUDED.worker_id END,
+        let query = sqlx::query_as(concat!(
+            insert_activities!(),
+            " ON CONFLICT (platform_id, external_id) DO UPDATE SET
+                 worker_id = CASE WHEN activities.worker_ref = EXCLUDED.worker_ref AND activities.worker_id IS NOT NULL
+                                  THEN activities.worker_id ELSE EXCLUDED.worker_id END,
                  worker_ref = EXCLUDED.worker_ref, kind = EXCLUDED.kind, status = EXCLUDED.status,
                  starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, distance_km = EXCLUDED.distance_km,
                  currency = EXCLUDED.currency, pay = EXCLUDED.pay, tips = EXCLUDED.tips, bonus = EXCLUDED.bonus,
                  fees = EXCLUDED.fees, content_hash = EXCLUDED.content_hash, retracted = false,
-                 version = a.version + 1, recorded_at = now()
+                 version = activities.version + 1, recorded_at = now()
              RETURNING external_id, worker_id",
-        )
-        .bind(platform.id.as_str())
-        .bind(&columns.external_id)
-        .bind(&columns.worker_ref)
-        .bind(&columns.kind)
-        .bind(&columns.status)
-        .bind(&columns.starts_at)
-        .bind(&columns.ends_at)
-        .bind(&columns.distance_km)
-        .bind(&columns.currency)
-        .bind(&columns.pay)
-        .bind(&columns.tips)
-        .bind(&columns.bonus)
-        .bind(&columns.fees)
-        .bind(&columns.content_hash)
-        .fetch_all(&mut *conn)
-        .await?;
+        ))
+        .bind(platform.id.as_str());
+        let written: Vec<(String, Option<Uuid>)> = columns.bind_to(query).fetch_all(&mut *conn).await?;
         for (key, worker) in written {
             if let Some((index, interval)) = new_intervals.get(&key) {
                 out.touch(*index, worker, *interval, platform.time_zone);
@@ -323,6 +326,39 @@ pub async fn write(
         }
     }
     Ok(out)
+}
+
+/// The fast path for external ids seen for the first time (most records): inserts them
+/// without reading anything first, and takes them out of `finals`. Ids that exist (or are
+/// being inserted by a concurrent write) stay in `finals` for the read-compare-update path.
+async fn insert_new(
+    conn: &mut PgConnection,
+    platform: &PlatformInfo,
+    finals: &mut BTreeMap<String, (usize, Final)>,
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
+    let mut columns = ActivityColumns::default();
+    for (_, op) in finals.values() {
+        if let Final::Upsert(activity) = op {
+            columns.push(ActivityRow::from(activity.as_ref()));
+        }
+    }
+    if columns.len() == 0 {
+        return Ok(());
+    }
+    let query = sqlx::query_as(concat!(
+        insert_activities!(),
+        " ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING external_id, worker_id"
+    ))
+    .bind(platform.id.as_str());
+    let inserted: Vec<(String, Option<Uuid>)> = columns.bind_to(query).fetch_all(&mut *conn).await?;
+    for (key, worker) in inserted {
+        if let Some((index, Final::Upsert(activity))) = finals.remove(&key) {
+            out.statuses[index] = ItemStatus::Inserted;
+            out.touch(index, worker, activity.interval, platform.time_zone);
+        }
+    }
+    Ok(())
 }
 
 /// The current rows for `keys`, locked for this transaction (in key order, so concurrent

@@ -1,10 +1,6 @@
 //! What every write does after the records themselves: keep the raw records, update the
 //! platform's ingestion status, and announce the change.
 
-use std::io::Write as _;
-
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use gigcover_feed::NewEvent;
 use gigcover_telemetry::TraceParent;
 use sqlx::PgConnection;
@@ -23,25 +19,25 @@ pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<It
         .map(|(i, _)| &i.raw)
 }
 
-/// Stores the accepted records, as read (known fields only), gzip-compressed NDJSON.
+/// Stores the accepted records, as read (known fields only), as NDJSON (PostgreSQL
+/// compresses the column).
 pub async fn archive<'a>(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
     source: &'static str,
     raws: impl Iterator<Item = &'a serde_json::Value>,
 ) -> anyhow::Result<()> {
-    let mut gz = GzEncoder::new(Vec::with_capacity(64 * 1024), Compression::fast());
+    let mut body = Vec::with_capacity(64 * 1024);
     let mut records = 0i32;
     for raw in raws {
-        serde_json::to_writer(&mut gz, raw)?;
-        gz.write_all(b"\n")?;
+        serde_json::to_writer(&mut body, raw)?;
+        body.push(b'\n');
         records += 1;
     }
     if records == 0 {
         return Ok(());
     }
-    let body = gz.finish()?;
-    sqlx::query("INSERT INTO raw_archive (platform_id, source, records, body_gzip) VALUES ($1, $2, $3, $4)")
+    sqlx::query("INSERT INTO raw_archive (platform_id, source, records, body) VALUES ($1, $2, $3, $4)")
         .bind(platform.id.as_str())
         .bind(source)
         .bind(records)

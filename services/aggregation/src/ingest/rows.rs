@@ -116,6 +116,27 @@ impl ActivityColumns {
         self.content_hash.push(r.content_hash);
     }
 
+    /// Binds the columns as the next 13 parameters of `query`, in field order.
+    pub fn bind_to<'q, O>(
+        &'q self,
+        query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+        query
+            .bind(&self.external_id)
+            .bind(&self.worker_ref)
+            .bind(&self.kind)
+            .bind(&self.status)
+            .bind(&self.starts_at)
+            .bind(&self.ends_at)
+            .bind(&self.distance_km)
+            .bind(&self.currency)
+            .bind(&self.pay)
+            .bind(&self.tips)
+            .bind(&self.bonus)
+            .bind(&self.fees)
+            .bind(&self.content_hash)
+    }
+
     pub fn len(&self) -> usize {
         self.external_id.len()
     }
