@@ -95,7 +95,13 @@ fn next_date(date: NaiveDate) -> NaiveDate {
 /// The first instant of local calendar day `date` in `tz`: local midnight, or where
 /// midnight falls in a daylight-saving gap, the first local time after the gap.
 pub fn local_day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    let midnight = date.and_time(NaiveTime::MIN);
+    local_instant(tz, date, NaiveTime::MIN)
+}
+
+/// The instant local wall time `time` of `date` happens in `tz`: the earlier one where the
+/// clock passes it twice, the first time after the gap where it never shows it.
+pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let midnight = date.and_time(time);
     // A gap is at most a day long (Samoa skipped 2011-12-30 entirely); step by minutes.
     for minutes in 0..=(26 * 60) {
         let local = midnight + Duration::minutes(minutes);

@@ -13,6 +13,6 @@ pub use activity::{
 };
 pub use currency::{Currency, UnknownCurrency};
 pub use ids::{ExternalRef, IdError, InsurerId, PlatformId, Slug, WorkerId};
-pub use interval::{Interval, IntervalError, LocalDayPiece, is_weekend, local_day_start};
+pub use interval::{Interval, IntervalError, LocalDayPiece, is_weekend, local_day_start, local_instant};
 pub use money::{Money, MoneyError, Rounding};
 pub use pii::Pii;

@@ -1,6 +1,6 @@
 //! Writing events in the same transaction as the change they describe.
 
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::event::NewEvent;
 
@@ -10,8 +10,16 @@ use crate::event::NewEvent;
 /// until the commit is visible; so the feed's readers see positions in commit order.
 /// The lock is held only for the insert and the commit itself.
 pub async fn publish(mut tx: Transaction<'_, Postgres>, events: &[NewEvent]) -> Result<(), sqlx::Error> {
+    publish_within(&mut tx, events).await?;
+    tx.commit().await
+}
+
+/// Publishes `events` in the transaction open on `conn`, for a caller that commits later
+/// (a feed consumer's handler): the advisory lock is then held until that commit, so keep
+/// the rest of the transaction short after calling this.
+pub async fn publish_within(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), sqlx::Error> {
     if events.is_empty() {
-        return tx.commit().await;
+        return Ok(());
     }
     let current = gigcover_telemetry::current_trace_parent();
     let ids: Vec<_> = events.iter().map(|e| e.id).collect();
@@ -21,7 +29,7 @@ pub async fn publish(mut tx: Transaction<'_, Postgres>, events: &[NewEvent]) -> 
     let parents: Vec<Option<&str>> = traces.iter().map(|t| t.map(|t| t.traceparent.as_str())).collect();
     let states: Vec<Option<&str>> = traces.iter().map(|t| t.and_then(|t| t.tracestate.as_deref())).collect();
 
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))").execute(&mut *tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))").execute(&mut *conn).await?;
     sqlx::query(
         "INSERT INTO outbox (position, event_id, event_type, payload, traceparent, tracestate)
          SELECT nextval('outbox_position'), e.id, e.type, e.payload, e.traceparent, e.tracestate
@@ -34,8 +42,8 @@ pub async fn publish(mut tx: Transaction<'_, Postgres>, events: &[NewEvent]) -> 
     .bind(&payloads)
     .bind(&parents)
     .bind(&states)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')").execute(&mut *tx).await?;
-    tx.commit().await
+    sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')").execute(&mut *conn).await?;
+    Ok(())
 }

@@ -1,16 +1,31 @@
-//! The enrichment service: from the activity of all platforms together, the hours a worker really worked.
+//! The enrichment service: from the activity of all platforms together, the hours a worker
+//! really worked.
 //!
-//! So far the service serves the kit's health, OpenAPI and problem+json, and its event
-//! feed (`GET /v1/events`) from its own schema; its domain arrives with its issue.
+//! - `engine`: the interval engine (pure): unions, per-day figures, attribution, insured time;
+//! - `feed`: consumes aggregation's `activity.changed`, keeps `store` fresh, recomputes;
+//! - `recompute`: stored intervals to stored worker-days, incrementally or from scratch;
+//! - `reading`, `routes`: hours, profiles, activity at an instant, statements.
+
+mod access;
+mod definitions;
+pub mod engine;
+pub mod feed;
+mod reading;
+pub mod recompute;
+mod routes;
+pub mod settings;
+pub mod store;
 
 use std::sync::Arc;
 
 use actix_web::web;
-use gigcover_feed::FeedServer;
+use gigcover_feed::{Consumer, FeedServer};
 use gigcover_kit::ServiceName;
 use gigcover_kit::http::{ServiceContext, ServiceRoutes};
 use gigcover_kit::service::ServiceSpec;
 use utoipa::OpenApi as _;
+
+pub use feed::{HOURS_CHANGED, HoursChanged};
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: ServiceName::Enrichment,
@@ -19,7 +34,18 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(gigcover_feed::serve::events))]
+#[openapi(
+    paths(
+        routes::hours::get, routes::hours::statement, routes::profile::get, routes::activity_at::get,
+        routes::definitions::list, routes::definitions::add, routes::recompute::all,
+        gigcover_feed::serve::events
+    ),
+    components(schemas(HoursChanged)),
+    tags(
+        (name = "hours", description = "The hours a worker really worked"),
+        (name = "definitions", description = "Insured-time definitions"),
+    )
+)]
 struct ApiDoc;
 
 async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
@@ -29,11 +55,27 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
 }
 
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
+    let settings: settings::EnrichmentSettings = ctx.config.section("enrichment")?;
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
+    let consumer = Consumer::new(
+        ServiceName::Aggregation.as_str(),
+        ctx.client_for(ServiceName::Aggregation),
+        ctx.pool.clone(),
+        feed::ActivityFeed {
+            aggregation: ctx.client_for(ServiceName::Aggregation),
+            infer_gap_ms: settings.infer_gap_ms(),
+        },
+    )
+    .batch(settings.feed_batch);
+    let state = web::Data::new(routes::State { pool: ctx.pool.clone(), settings });
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
-        configure: Arc::new(move |cfg: &mut web::ServiceConfig| server.configure(cfg)),
-        background: vec![feed.listener],
+        configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(state.clone());
+            server.configure(cfg);
+            routes::configure(cfg);
+        }),
+        background: vec![feed.listener, Box::pin(consumer.run(ctx.shutdown.clone()))],
     })
 }

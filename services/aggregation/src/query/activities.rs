@@ -92,12 +92,12 @@ fn decode_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, String, String)> {
     responses((status = 200, body = ActivityPage), (status = 400, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(
-    caller: Authorized<roles::WorkerOrOps>,
+    caller: Authorized<roles::WorkerOrInternal>,
     path: web::Path<String>,
     range: Query<Range>,
     state: web::Data<IngestState>,
 ) -> ApiResult<HttpResponse> {
-    let worker = access::worker(&caller, &path)?;
+    let worker = access::worker_reader(&caller, &path)?;
     if range.to <= range.from {
         return Err(ApiError::bad_request("invalid_query", "to must be after from"));
     }

@@ -1,0 +1,103 @@
+//! One worker's activity of all platforms, as per-platform unions.
+
+use super::spans::{contains, union};
+use super::{Kind, Ms, Piece, Span};
+
+/// A worker's time, per platform and in total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeline {
+    /// Per platform: online time (sessions, engagements, and inferred gaps).
+    pub online_by: Vec<Vec<Span>>,
+    /// Per platform: engaged time.
+    pub engaged_by: Vec<Vec<Span>>,
+    /// Per platform: whether its online time was inferred (it sent engagements, no sessions).
+    pub inferred: Vec<bool>,
+    /// Online time of all platforms, counted once.
+    pub online: Vec<Span>,
+    /// Engaged time of all platforms, counted once.
+    pub engaged: Vec<Span>,
+}
+
+impl Timeline {
+    /// `pieces` refer to platforms `0..platforms`. A platform that sent no sessions gets
+    /// online time inferred: the gaps between its engagements shorter than `infer_gap`
+    /// count as online.
+    pub fn build(pieces: &[Piece], platforms: usize, infer_gap: Ms) -> Self {
+        let mut sessions: Vec<Vec<Span>> = vec![Vec::new(); platforms];
+        let mut engagements: Vec<Vec<Span>> = vec![Vec::new(); platforms];
+        for p in pieces.iter().filter(|p| p.platform < platforms) {
+            match p.kind {
+                Kind::Session => sessions[p.platform].push((p.start, p.end)),
+                Kind::Engagement => engagements[p.platform].push((p.start, p.end)),
+            }
+        }
+        let mut timeline = Timeline {
+            online_by: Vec::with_capacity(platforms),
+            engaged_by: Vec::with_capacity(platforms),
+            inferred: Vec::with_capacity(platforms),
+            online: Vec::new(),
+            engaged: Vec::new(),
+        };
+        for (sessions, engagements) in sessions.into_iter().zip(engagements) {
+            let engaged = union(engagements);
+            let inferred = sessions.is_empty() && !engaged.is_empty();
+            let mut online = sessions;
+            online.extend_from_slice(&engaged);
+            if inferred {
+                online.extend(engaged.windows(2).filter(|w| w[1].0 - w[0].1 < infer_gap).map(|w| (w[0].1, w[1].0)));
+            }
+            timeline.online_by.push(union(online));
+            timeline.engaged_by.push(engaged);
+            timeline.inferred.push(inferred);
+        }
+        timeline.online = union(timeline.online_by.concat());
+        timeline.engaged = union(timeline.engaged_by.concat());
+        timeline
+    }
+
+    pub fn platforms(&self) -> usize {
+        self.online_by.len()
+    }
+
+    /// The platforms a worker was online on, and engaged on, at instant `t`.
+    pub fn at(&self, t: Ms) -> (Vec<usize>, Vec<usize>) {
+        let on = (0..self.platforms()).filter(|&p| contains(&self.online_by[p], t)).collect();
+        let engaged = (0..self.platforms()).filter(|&p| contains(&self.engaged_by[p], t)).collect();
+        (on, engaged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Ms = 60_000;
+
+    fn piece(platform: usize, kind: Kind, start_min: Ms, end_min: Ms) -> Piece {
+        Piece { platform, kind, start: start_min * MIN, end: end_min * MIN }
+    }
+
+    #[test]
+    fn an_engagement_counts_as_online_also_outside_any_session() {
+        let t = Timeline::build(&[piece(0, Kind::Session, 0, 60), piece(0, Kind::Engagement, 50, 90)], 1, 15 * MIN);
+        assert_eq!(t.online, vec![(0, 90 * MIN)]);
+        assert_eq!(t.engaged, vec![(50 * MIN, 90 * MIN)]);
+        assert!(!t.inferred[0]);
+    }
+
+    #[test]
+    fn without_sessions_short_gaps_between_engagements_are_inferred_online_time() {
+        let t = Timeline::build(
+            &[
+                piece(0, Kind::Engagement, 0, 20),
+                piece(0, Kind::Engagement, 30, 40),
+                piece(0, Kind::Engagement, 70, 80),
+            ],
+            1,
+            15 * MIN,
+        );
+        // The 10-minute gap is inferred online; the 30-minute one is not.
+        assert_eq!(t.online, vec![(0, 40 * MIN), (70 * MIN, 80 * MIN)]);
+        assert!(t.inferred[0]);
+    }
+}

@@ -1,0 +1,107 @@
+//! Consuming aggregation's `activity.changed`: refresh our copy of the worker's intervals
+//! around the days named, recompute those days (and their neighbours), and announce
+//! `hours.changed`. Runs in the consumer's transaction, so it happens exactly once.
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, NaiveDate, SecondsFormat};
+use chrono_tz::Tz;
+use futures::future::BoxFuture;
+use gigcover_feed::{EventHandler, FeedEvent, NewEvent};
+use gigcover_kit::client::ServiceClient;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::recompute::{self, context};
+use crate::store::{self, StoredInterval};
+
+pub const ACTIVITY_CHANGED: &str = "activity.changed";
+pub const HOURS_CHANGED: &str = "hours.changed";
+
+/// The part of aggregation's `activity.changed` enrichment reads.
+#[derive(Debug, Deserialize)]
+struct ActivityChanged {
+    worker_id: Uuid,
+    time_zone: String,
+    days: Vec<NaiveDate>,
+}
+
+/// `hours.changed`: a worker's stored days that were recomputed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HoursChanged {
+    pub worker_id: Uuid,
+    pub time_zone: String,
+    pub days: Vec<NaiveDate>,
+}
+
+#[derive(Deserialize)]
+struct ActivityPage {
+    activities: Vec<StoredInterval>,
+    next_cursor: Option<String>,
+}
+
+pub struct ActivityFeed {
+    pub aggregation: ServiceClient,
+    pub infer_gap_ms: i64,
+}
+
+impl ActivityFeed {
+    async fn apply(&self, conn: &mut PgConnection, event: &FeedEvent) -> anyhow::Result<()> {
+        if event.event_type != ACTIVITY_CHANGED {
+            return Ok(());
+        }
+        let change: ActivityChanged = serde_json::from_value(event.payload.clone())?;
+        let tz: Tz = change.time_zone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {}", change.time_zone))?;
+        let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
+        for d in &change.days {
+            days.extend([*d - Duration::days(1), *d, *d + Duration::days(1)]);
+        }
+        let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(()) };
+        // Refresh every interval the recomputed days look at.
+        let (from, to) = context(tz, first, last);
+        let fresh = self.fetch(change.worker_id, from, to).await?;
+        store::replace(conn, change.worker_id, from, to, &fresh).await?;
+        store::set_zone(conn, change.worker_id, tz.name()).await?;
+        recompute::recompute(conn, change.worker_id, tz, &days, self.infer_gap_ms).await?;
+        let announce = HoursChanged {
+            worker_id: change.worker_id,
+            time_zone: tz.name().to_owned(),
+            days: days.into_iter().collect(),
+        };
+        gigcover_feed::publish_within(conn, &[NewEvent::new(HOURS_CHANGED, announce)?]).await?;
+        Ok(())
+    }
+
+    /// The worker's current activities overlapping `[from, to)`, all pages.
+    async fn fetch(
+        &self,
+        worker: Uuid,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<Vec<StoredInterval>> {
+        let (from, to) =
+            (from.to_rfc3339_opts(SecondsFormat::Millis, true), to.to_rfc3339_opts(SecondsFormat::Millis, true));
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/workers/{worker}/activities?from={from}&to={to}&limit=1000");
+            if let Some(c) = &cursor {
+                path.push_str("&cursor=");
+                path.push_str(c);
+            }
+            let page: ActivityPage = self.aggregation.get_json(&path).await?;
+            all.extend(page.activities);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+}
+
+impl EventHandler for ActivityFeed {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.apply(conn, event))
+    }
+}

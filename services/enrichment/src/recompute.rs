@@ -1,0 +1,233 @@
+//! From stored intervals to stored worker-days. The figures of a day depend only on the
+//! intervals within a day of it (its context), so recomputing a few days after a late
+//! event gives exactly what recomputing everything gives.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::engine::calendar::{DayWindow, local_date};
+use crate::engine::day::{DayFigures, Share, figures};
+use crate::engine::timeline::Timeline;
+use crate::engine::{Kind, MS_PER_HOUR, Ms, Piece};
+use crate::store::{self, StoredInterval};
+
+/// How far either side of a day its figures look (for inferred online time and
+/// insured-time definitions).
+pub const CONTEXT_MS: Ms = 24 * MS_PER_HOUR;
+
+/// Earnings of one currency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EarningsSum {
+    #[schema(value_type = String)]
+    pub pay: Decimal,
+    #[schema(value_type = String)]
+    pub tips: Decimal,
+    #[schema(value_type = String)]
+    pub bonus: Decimal,
+    #[schema(value_type = String)]
+    pub fees: Decimal,
+}
+
+impl EarningsSum {
+    pub fn add(&mut self, o: &EarningsSum) {
+        self.pay += o.pay;
+        self.tips += o.tips;
+        self.bonus += o.bonus;
+        self.fees += o.fees;
+    }
+
+    /// Pay, tips and bonus, less fees.
+    pub fn net(&self) -> Decimal {
+        self.pay + self.tips + self.bonus - self.fees
+    }
+}
+
+/// A worker's intervals around some days, with their platforms indexed in sorted order.
+pub struct Loaded {
+    pub platforms: Vec<String>,
+    pub pieces: Vec<Piece>,
+    pub rows: Vec<StoredInterval>,
+}
+
+impl Loaded {
+    pub fn new(rows: Vec<StoredInterval>) -> Self {
+        let mut platforms: Vec<String> = rows.iter().map(|r| r.platform.clone()).collect();
+        platforms.sort_unstable();
+        platforms.dedup();
+        let pieces = rows
+            .iter()
+            .map(|r| Piece {
+                platform: platforms.binary_search(&r.platform).unwrap_or(0),
+                kind: if r.kind == "session" { Kind::Session } else { Kind::Engagement },
+                start: r.start.timestamp_millis(),
+                end: r.end.timestamp_millis(),
+            })
+            .collect();
+        Self { platforms, pieces, rows }
+    }
+
+    /// Loads the worker's intervals that any of the days `first..=last` may look at.
+    pub async fn around(
+        conn: &mut PgConnection,
+        worker: Uuid,
+        tz: Tz,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> sqlx::Result<Self> {
+        let (from, to) = context(tz, first, last);
+        Ok(Self::new(store::load(conn, worker, from, to).await?))
+    }
+
+    /// The timeline a day's figures are computed from: the intervals within its context.
+    pub fn timeline(&self, day: &DayWindow, infer_gap: Ms) -> Timeline {
+        let (from, to) = (day.start - CONTEXT_MS, day.end + CONTEXT_MS);
+        let near: Vec<Piece> = self.pieces.iter().copied().filter(|p| p.start < to && p.end > from).collect();
+        Timeline::build(&near, self.platforms.len(), infer_gap)
+    }
+}
+
+/// The instants the days `first..=last` look at.
+pub fn context(tz: Tz, first: NaiveDate, last: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let from = DayWindow::new(tz, first).start - CONTEXT_MS;
+    let to = DayWindow::new(tz, last).end + CONTEXT_MS;
+    let at = |ms: Ms| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    (at(from), at(to))
+}
+
+/// Everything stored for one worker-day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerDay {
+    pub date: NaiveDate,
+    pub figures: DayFigures,
+    pub jobs: i32,
+    pub distance_km: Decimal,
+    pub earnings: BTreeMap<String, EarningsSum>,
+    pub platforms: BTreeMap<String, Share>,
+}
+
+/// The figures of one day, or `None` for a day without activity. Jobs, distance and
+/// earnings count on the local day a job started.
+pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate, infer_gap: Ms) -> Option<WorkerDay> {
+    let day = DayWindow::new(tz, date);
+    let timeline = loaded.timeline(&day, infer_gap);
+    let figures = figures(&timeline, &day);
+    let mut jobs = 0;
+    let mut distance_km = Decimal::ZERO;
+    let mut earnings: BTreeMap<String, EarningsSum> = BTreeMap::new();
+    for r in loaded.rows.iter().filter(|r| r.kind == "engagement") {
+        if local_date(tz, r.start.timestamp_millis()) != date {
+            continue;
+        }
+        jobs += 1;
+        distance_km += r.distance_km.unwrap_or_default();
+        if let Some(currency) = &r.currency {
+            earnings.entry(currency.clone()).or_default().add(&EarningsSum {
+                pay: r.pay.unwrap_or_default(),
+                tips: r.tips.unwrap_or_default(),
+                bonus: r.bonus.unwrap_or_default(),
+                fees: r.fees.unwrap_or_default(),
+            });
+        }
+    }
+    if figures.online_ms == 0 && jobs == 0 {
+        return None;
+    }
+    let platforms = loaded
+        .platforms
+        .iter()
+        .zip(&figures.shares)
+        .filter(|(_, s)| s.online_ms > 0 || s.engaged_ms > 0)
+        .map(|(p, s)| (p.clone(), *s))
+        .collect();
+    Some(WorkerDay { date, figures, jobs, distance_km, earnings, platforms })
+}
+
+/// Recomputes and stores the given local days of a worker (a day without activity is
+/// removed).
+pub async fn recompute(
+    conn: &mut PgConnection,
+    worker: Uuid,
+    tz: Tz,
+    days: &BTreeSet<NaiveDate>,
+    infer_gap: Ms,
+) -> anyhow::Result<()> {
+    let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(()) };
+    let loaded = Loaded::around(conn, worker, tz, first, last).await?;
+    let computed: Vec<WorkerDay> = days.iter().filter_map(|&d| compute_day(&loaded, tz, d, infer_gap)).collect();
+    let dates: Vec<NaiveDate> = days.iter().copied().collect();
+    sqlx::query("DELETE FROM worker_days WHERE worker_id = $1 AND day = ANY($2)")
+        .bind(worker)
+        .bind(&dates)
+        .execute(&mut *conn)
+        .await?;
+    if computed.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO worker_days (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
+                                  weekend_engaged_ms, online_inferred, jobs, distance_km, earnings, platforms)
+         SELECT $1, u.day, $2, u.online, u.engaged, u.multi, u.night, u.weekend, u.inferred, u.jobs, u.distance,
+                u.earnings, u.platforms
+         FROM unnest($3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bool[],
+                     $10::int[], $11::numeric[], $12::jsonb[], $13::jsonb[])
+              AS u(day, online, engaged, multi, night, weekend, inferred, jobs, distance, earnings, platforms)",
+    )
+    .bind(worker)
+    .bind(tz.name())
+    .bind(computed.iter().map(|d| d.date).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| d.figures.online_ms).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| d.figures.engaged_ms).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| d.figures.multi_app_ms).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| d.figures.night_engaged_ms).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| d.figures.weekend_engaged_ms).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| d.figures.online_inferred).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| d.jobs).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| d.distance_km).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| json(&d.earnings)).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| json(&d.platforms)).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A stored JSON column (maps of plain data, which always serialise).
+fn json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// Every local day an interval touches, with the day before and after (inferred online
+/// time and earnings may reach a neighbour).
+pub fn days_touched(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
+    let mut days = BTreeSet::new();
+    for r in rows {
+        let (first, last) = (local_date(tz, r.start.timestamp_millis()), local_date(tz, r.end.timestamp_millis()));
+        let mut d = first - Duration::days(1);
+        while d <= last + Duration::days(1) {
+            days.insert(d);
+            d += Duration::days(1);
+        }
+    }
+    days
+}
+
+/// Recomputes every worker-day from the stored intervals, from scratch; returns the
+/// number of workers. The result is byte for byte what the incremental path stored.
+pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> {
+    let workers: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT worker_id, time_zone FROM worker_zones ORDER BY worker_id").fetch_all(pool).await?;
+    for (worker, zone) in &workers {
+        let tz: Tz = zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
+        let mut tx = pool.begin().await?;
+        let rows = store::load_all(&mut tx, *worker).await?;
+        sqlx::query("DELETE FROM worker_days WHERE worker_id = $1").bind(worker).execute(&mut *tx).await?;
+        recompute(&mut tx, *worker, tz, &days_touched(tz, &rows), infer_gap).await?;
+        tx.commit().await?;
+    }
+    Ok(workers.len() as u64)
+}

@@ -1,0 +1,93 @@
+//! `GET /v1/workers/{id}/activity-at?t=`: was the worker online, engaged or insured at an
+//! instant, and on which platform. Claims verification asks this.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use gigcover_kit::ApiResult;
+use gigcover_kit::auth::{Authorized, roles};
+use gigcover_kit::http::Query;
+use serde::{Deserialize, Serialize};
+
+use super::{State, zone_of};
+use crate::access;
+use crate::definitions;
+use crate::engine::calendar::{DayWindow, local_date};
+use crate::engine::spans::contains;
+use crate::recompute::Loaded;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AtQuery {
+    /// The instant (RFC 3339).
+    pub t: DateTime<Utc>,
+    /// Only this definition (`name` or `name@version`); default: the latest of each.
+    pub definition: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InsuredAt {
+    /// `name@version`.
+    pub definition: String,
+    pub insured: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ActivityAt {
+    pub worker_id: uuid::Uuid,
+    pub t: DateTime<Utc>,
+    pub online: bool,
+    pub engaged: bool,
+    /// Platforms the worker was online on (engaged included).
+    pub platforms_online: Vec<String>,
+    pub platforms_engaged: Vec<String>,
+    /// Online time at `t` was inferred (the platform sends no sessions).
+    pub online_inferred: bool,
+    pub insured: Vec<InsuredAt>,
+}
+
+/// The worker's state at an instant.
+#[utoipa::path(get, path = "/v1/workers/{id}/activity-at", tag = "hours", security(("bearer" = [])),
+    params(("id" = String, Path), AtQuery),
+    responses((status = 200, body = ActivityAt),
+              (status = 400, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
+              (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    caller: Authorized<roles::Any>,
+    path: web::Path<String>,
+    query: Query<AtQuery>,
+    state: web::Data<State>,
+) -> ApiResult<HttpResponse> {
+    let worker = access::worker(&caller, &path)?;
+    let tz = zone_of(&state.pool, worker).await?;
+    let defs = match &query.definition {
+        Some(d) => vec![definitions::resolve(&state.pool, d).await?],
+        None => definitions::latest(&state.pool).await?,
+    };
+    let t = query.t.timestamp_millis();
+    let date = local_date(tz, t);
+    let mut conn = state.pool.acquire().await?;
+    let loaded = Loaded::around(&mut conn, worker, tz, date, date).await?;
+    drop(conn);
+    // The same timeline the stored day was computed from.
+    let timeline = loaded.timeline(&DayWindow::new(tz, date), state.settings.infer_gap_ms());
+    let (on, engaged) = timeline.at(t);
+    let names = |ps: &[usize]| ps.iter().map(|&p| loaded.platforms[p].clone()).collect::<Vec<_>>();
+    let body = ActivityAt {
+        worker_id: worker,
+        t: query.t,
+        online: !on.is_empty(),
+        engaged: !engaged.is_empty(),
+        online_inferred: on.iter().any(|&p| timeline.inferred[p]),
+        platforms_online: names(&on),
+        platforms_engaged: names(&engaged),
+        insured: defs
+            .iter()
+            .map(|d| InsuredAt {
+                definition: format!("{}@{}", d.name, d.version),
+                insured: contains(&d.spec.insured(&timeline), t),
+            })
+            .collect(),
+    };
+    Ok(HttpResponse::Ok().json(body))
+}

@@ -1,0 +1,150 @@
+//! `GET /v1/workers/{id}/profile?as_of=`: rolling 4- and 12-week profiles, the inputs
+//! pricing rates a worker on.
+
+use actix_web::{HttpResponse, web};
+use chrono::{Duration, NaiveDate};
+use gigcover_kit::ApiResult;
+use gigcover_kit::auth::{Authorized, roles};
+use gigcover_kit::http::Query;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{State, zone_of};
+use crate::access;
+use crate::definitions;
+use crate::reading::{self, Totals, hours, share};
+
+/// The definition used when none is asked for.
+pub const DEFAULT_DEFINITION: &str = "job-plus-15m";
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileQuery {
+    /// The last local day the profile covers (default: today in the worker's zone).
+    pub as_of: Option<NaiveDate>,
+    /// Insured-time definition (`name` or `name@version`), default `job-plus-15m`.
+    pub definition: Option<String>,
+}
+
+/// Averages over one window.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WindowProfile {
+    pub weeks: u32,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    #[schema(value_type = String)]
+    pub avg_weekly_online_hours: Decimal,
+    #[schema(value_type = String)]
+    pub avg_weekly_engaged_hours: Decimal,
+    #[schema(value_type = String)]
+    pub avg_weekly_insured_hours: Decimal,
+    /// Per currency: average weekly and per active day net earnings.
+    pub earnings: Vec<AverageEarnings>,
+    pub active_days: u32,
+    pub platforms: u32,
+    /// Share of the window's weeks with at least one active day.
+    #[schema(value_type = String)]
+    pub regularity: Decimal,
+    #[schema(value_type = String)]
+    pub night_share: Decimal,
+    #[schema(value_type = String)]
+    pub weekend_share: Decimal,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AverageEarnings {
+    pub currency: String,
+    #[schema(value_type = String)]
+    pub avg_weekly_net: Decimal,
+    /// Net earnings per active day.
+    #[schema(value_type = String)]
+    pub avg_daily_net: Decimal,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Profile {
+    pub worker_id: uuid::Uuid,
+    pub as_of: NaiveDate,
+    pub time_zone: String,
+    /// `name@version`.
+    pub definition: String,
+    pub last_4_weeks: WindowProfile,
+    pub last_12_weeks: WindowProfile,
+}
+
+async fn window(
+    state: &State,
+    worker: uuid::Uuid,
+    tz: chrono_tz::Tz,
+    as_of: NaiveDate,
+    weeks: u32,
+    spec: &crate::engine::definitions::DefinitionSpec,
+) -> ApiResult<WindowProfile> {
+    let from = as_of - Duration::days(i64::from(weeks) * 7 - 1);
+    let days = reading::days(&state.pool, worker, from, as_of).await?;
+    let insured =
+        reading::insured_by_day(&state.pool, worker, tz, from, as_of, spec, state.settings.infer_gap_ms()).await?;
+    let mut totals = Totals::default();
+    let mut active_weeks = std::collections::BTreeSet::new();
+    for d in &days {
+        totals.add(d);
+        active_weeks.insert((d.day - from).num_days() / 7);
+    }
+    totals.insured_ms = insured.values().sum();
+    let w = Decimal::from(weeks);
+    let per_week = |ms: i64| (hours(ms) / w).round_dp(2).normalize();
+    Ok(WindowProfile {
+        weeks,
+        from,
+        to: as_of,
+        avg_weekly_online_hours: per_week(totals.online_ms),
+        avg_weekly_engaged_hours: per_week(totals.engaged_ms),
+        avg_weekly_insured_hours: per_week(totals.insured_ms),
+        earnings: totals
+            .earnings
+            .iter()
+            .map(|(currency, sum)| AverageEarnings {
+                currency: currency.clone(),
+                avg_weekly_net: (sum.net() / w).round_dp(2),
+                avg_daily_net: if totals.active_days == 0 {
+                    Decimal::ZERO
+                } else {
+                    (sum.net() / Decimal::from(totals.active_days)).round_dp(2)
+                },
+            })
+            .collect(),
+        active_days: totals.active_days,
+        platforms: totals.platform_names().len() as u32,
+        regularity: share(active_weeks.len() as i64, i64::from(weeks)),
+        night_share: share(totals.night_engaged_ms, totals.engaged_ms),
+        weekend_share: share(totals.weekend_engaged_ms, totals.engaged_ms),
+    })
+}
+
+/// The worker's rolling profile as of a day.
+#[utoipa::path(get, path = "/v1/workers/{id}/profile", tag = "hours", security(("bearer" = [])),
+    params(("id" = String, Path), ProfileQuery),
+    responses((status = 200, body = Profile),
+              (status = 400, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
+              (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    caller: Authorized<roles::Any>,
+    path: web::Path<String>,
+    query: Query<ProfileQuery>,
+    state: web::Data<State>,
+) -> ApiResult<HttpResponse> {
+    let worker = access::worker(&caller, &path)?;
+    let tz = zone_of(&state.pool, worker).await?;
+    let as_of = query.as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
+    let def = definitions::resolve(&state.pool, query.definition.as_deref().unwrap_or(DEFAULT_DEFINITION)).await?;
+    let profile = Profile {
+        worker_id: worker,
+        as_of,
+        time_zone: tz.name().to_owned(),
+        definition: format!("{}@{}", def.name, def.version),
+        last_4_weeks: window(&state, worker, tz, as_of, 4, &def.spec).await?,
+        last_12_weeks: window(&state, worker, tz, as_of, 12, &def.spec).await?,
+    };
+    Ok(HttpResponse::Ok().json(profile))
+}
