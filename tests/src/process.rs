@@ -57,7 +57,12 @@ impl Gigcover {
         let config_path = dir.path().join("gigcover.toml");
         std::fs::write(&config_path, config).expect("write config");
         let log = dir.path().join("gigcover.log");
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        if target == "all" || target.split(',').any(|t| t == "identity") {
+            // Trust the identity service's keys too: the services' own calls carry its tokens.
+            let identity = ports.iter().find(|(s, _)| *s == ServiceName::Identity).map(|(_, p)| *p).unwrap_or(0);
+            env.push(("GIGCOVER_AUTH__JWKS_URL".into(), format!("http://127.0.0.1:{identity}/.well-known/jwks.json")));
+        }
         let child = spawn(target, &config_path, &env, &log);
         Self { child, target: target.to_owned(), config: config_path, env, ports, log, keys, _dir: dir }
     }

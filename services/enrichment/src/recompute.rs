@@ -48,15 +48,20 @@ impl EarningsSum {
     }
 }
 
-/// A worker's intervals around some days, with their platforms indexed in sorted order.
+/// A worker's intervals around some days, sorted by start, with their platforms indexed in
+/// sorted order.
 pub struct Loaded {
     pub platforms: Vec<String>,
+    /// `pieces[i]` is `rows[i]`.
     pub pieces: Vec<Piece>,
     pub rows: Vec<StoredInterval>,
+    /// The longest interval, so a window's pieces are found by binary search on starts.
+    longest: Ms,
 }
 
 impl Loaded {
-    pub fn new(rows: Vec<StoredInterval>) -> Self {
+    pub fn new(mut rows: Vec<StoredInterval>) -> Self {
+        rows.sort_by(|a, b| (a.start, &a.platform, &a.external_id).cmp(&(b.start, &b.platform, &b.external_id)));
         let mut platforms: Vec<String> = rows.iter().map(|r| r.platform.clone()).collect();
         platforms.sort_unstable();
         platforms.dedup();
@@ -68,8 +73,17 @@ impl Loaded {
                 start: r.start.timestamp_millis(),
                 end: r.end.timestamp_millis(),
             })
-            .collect();
-        Self { platforms, pieces, rows }
+            .collect::<Vec<Piece>>();
+        let longest = pieces.iter().map(|p| p.end - p.start).max().unwrap_or(0);
+        Self { platforms, pieces, rows, longest }
+    }
+
+    /// Indexes of the pieces that may overlap `[from, to)`: all that start in
+    /// `[from - longest, to)`.
+    fn near(&self, from: Ms, to: Ms) -> std::ops::Range<usize> {
+        let lo = self.pieces.partition_point(|p| p.start < from - self.longest);
+        let hi = self.pieces.partition_point(|p| p.start < to);
+        lo..hi.max(lo)
     }
 
     /// Loads the worker's intervals that any of the days `first..=last` may look at.
@@ -87,7 +101,7 @@ impl Loaded {
     /// The timeline a day's figures are computed from: the intervals within its context.
     pub fn timeline(&self, day: &DayWindow, infer_gap: Ms) -> Timeline {
         let (from, to) = (day.start - CONTEXT_MS, day.end + CONTEXT_MS);
-        let near: Vec<Piece> = self.pieces.iter().copied().filter(|p| p.start < to && p.end > from).collect();
+        let near: Vec<Piece> = self.pieces[self.near(from, to)].iter().copied().filter(|p| p.end > from).collect();
         Timeline::build(&near, self.platforms.len(), infer_gap)
     }
 }
@@ -120,10 +134,10 @@ pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate, infer_gap: Ms) -> O
     let mut jobs = 0;
     let mut distance_km = Decimal::ZERO;
     let mut earnings: BTreeMap<String, EarningsSum> = BTreeMap::new();
-    for r in loaded.rows.iter().filter(|r| r.kind == "engagement") {
-        if local_date(tz, r.start.timestamp_millis()) != date {
-            continue;
-        }
+    // The jobs that started on the day.
+    let first = loaded.pieces.partition_point(|p| p.start < day.start);
+    let last = loaded.pieces.partition_point(|p| p.start < day.end);
+    for r in loaded.rows[first..last.max(first)].iter().filter(|r| r.kind == "engagement") {
         jobs += 1;
         distance_km += r.distance_km.unwrap_or_default();
         if let Some(currency) = &r.currency {
@@ -216,18 +230,93 @@ pub fn days_touched(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
     days
 }
 
-/// Recomputes every worker-day from the stored intervals, from scratch; returns the
-/// number of workers. The result is byte for byte what the incremental path stored.
+/// Recomputes every worker-day from the stored intervals, from scratch, in one
+/// transaction: all intervals stream in worker order, each worker's days are computed as
+/// soon as its rows are in, and the days go back with `COPY`. Returns the number of
+/// workers. The result is byte for byte what the incremental path stored.
 pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> {
-    let workers: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT worker_id, time_zone FROM worker_zones ORDER BY worker_id").fetch_all(pool).await?;
-    for (worker, zone) in &workers {
-        let tz: Tz = zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
-        let mut tx = pool.begin().await?;
-        let rows = store::load_all(&mut tx, *worker).await?;
-        sqlx::query("DELETE FROM worker_days WHERE worker_id = $1").bind(worker).execute(&mut *tx).await?;
-        recompute(&mut tx, *worker, tz, &days_touched(tz, &rows), infer_gap).await?;
-        tx.commit().await?;
+    let mut tx = pool.begin().await?;
+    // Writers (the feed consumer) wait until this is done; the read below sees a still table.
+    sqlx::query("LOCK TABLE intervals IN SHARE MODE").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM worker_days").execute(&mut *tx).await?;
+    let mut read = pool.acquire().await?;
+    #[derive(sqlx::FromRow)]
+    struct ZonedInterval {
+        worker_id: Uuid,
+        time_zone: String,
+        #[sqlx(flatten)]
+        interval: StoredInterval,
     }
-    Ok(workers.len() as u64)
+    let mut rows = sqlx::query_as::<_, ZonedInterval>(
+        "SELECT i.worker_id, z.time_zone, i.platform_id, i.external_id, i.kind, i.starts_at, i.ends_at, i.distance_km,
+                i.currency, i.pay, i.tips, i.bonus, i.fees, i.version
+         FROM intervals i JOIN worker_zones z USING (worker_id)
+         ORDER BY i.worker_id, i.starts_at, i.platform_id, i.external_id",
+    )
+    .fetch(&mut *read);
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY worker_days (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
+                               weekend_engaged_ms, online_inferred, jobs, distance_km, earnings, platforms) FROM STDIN",
+        )
+        .await?;
+    let mut text = String::with_capacity(1 << 20);
+    let mut current: Option<(Uuid, String)> = None;
+    let mut batch: Vec<StoredInterval> = Vec::new();
+    let mut workers = 0u64;
+    loop {
+        let next = futures::TryStreamExt::try_next(&mut rows).await?;
+        let boundary = match (&next, &current) {
+            (Some(n), Some((c, _))) => n.worker_id != *c,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if boundary && let Some((worker, zone)) = current.take() {
+            let tz: Tz =
+                zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
+            let loaded = Loaded::new(std::mem::take(&mut batch));
+            for date in days_touched(tz, &loaded.rows) {
+                if let Some(day) = compute_day(&loaded, tz, date, infer_gap) {
+                    copy_line(&mut text, worker, tz, &day);
+                }
+            }
+            workers += 1;
+            if text.len() > (1 << 20) {
+                copy.send(std::mem::take(&mut text).into_bytes()).await?;
+            }
+        }
+        let Some(next) = next else { break };
+        if current.is_none() {
+            current = Some((next.worker_id, next.time_zone));
+        }
+        batch.push(next.interval);
+    }
+    drop(rows);
+    copy.send(text.into_bytes()).await?;
+    copy.finish().await?;
+    tx.commit().await?;
+    Ok(workers)
+}
+
+/// One `worker_days` row in `COPY` text format.
+fn copy_line(out: &mut String, worker: Uuid, tz: Tz, d: &WorkerDay) {
+    use std::fmt::Write as _;
+    let escape = |s: String| s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n");
+    let f = &d.figures;
+    let _ = writeln!(
+        out,
+        "{worker}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        d.date,
+        tz.name(),
+        f.online_ms,
+        f.engaged_ms,
+        f.multi_app_ms,
+        f.night_engaged_ms,
+        f.weekend_engaged_ms,
+        if f.online_inferred { "t" } else { "f" },
+        d.jobs,
+        d.distance_km,
+        escape(json(&d.earnings).to_string()),
+        escape(json(&d.platforms).to_string()),
+    );
 }

@@ -47,17 +47,6 @@ pub async fn load(
     .await
 }
 
-/// All of the worker's intervals.
-pub async fn load_all(conn: &mut PgConnection, worker: Uuid) -> sqlx::Result<Vec<StoredInterval>> {
-    sqlx::query_as(
-        "SELECT platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version
-         FROM intervals WHERE worker_id = $1 ORDER BY starts_at, platform_id, external_id",
-    )
-    .bind(worker)
-    .fetch_all(conn)
-    .await
-}
-
 /// Makes the worker's intervals overlapping `[from, to)` exactly `fresh` (which the
 /// producer returned for that range).
 pub async fn replace(

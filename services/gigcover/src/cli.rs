@@ -43,6 +43,20 @@ pub enum Command {
         #[arg(long, default_value = "all")]
         target: Targets,
     },
+    /// Create an OAuth2 client in the identity service's database (the first ops client,
+    /// before any exists to call the API with); prints its secret once.
+    CreateClient {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        name: String,
+        /// ops, insurer, platform or service.
+        #[arg(long, default_value = "ops")]
+        role: String,
+        /// The insurer or platform id (for those roles).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Manage a private PostgreSQL cluster (what `serve` uses when no database is configured).
     Postgres {
         #[command(subcommand)]
@@ -67,10 +81,13 @@ pub enum PostgresAction {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     gigcover_kit::install_crypto_provider();
     let config = Config::load(cli.config.as_deref())?;
-    config.check_sections(&[])?;
+    config.check_sections(&["aggregation", "enrichment", "identity", "service_auth"])?;
     match cli.command {
         Command::Serve { target } => crate::serve::serve(&config, &target).await,
         Command::Migrate { target } => crate::serve::migrate(&config, &target).await,
+        Command::CreateClient { client_id, name, role, tenant } => {
+            crate::serve::create_client(&config, client_id, name, &role, tenant).await
+        }
         Command::Postgres { action: PostgresAction::Up { data_dir } } => {
             let (pg, _) =
                 tokio::task::spawn_blocking(move || gigcover_localpg::LocalPostgres::ensure_running(&data_dir))

@@ -9,6 +9,7 @@
 mod cli;
 mod database;
 mod serve;
+mod service_auth;
 mod services;
 
 use std::process::ExitCode;

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::future::join_all;
-use gigcover_kit::Config;
 use gigcover_kit::service::{LaunchOptions, launch};
+use gigcover_kit::{Config, ServiceName};
 use gigcover_telemetry::{TelemetryGuard, TelemetrySettings};
 
 use crate::database;
@@ -30,10 +30,12 @@ pub async fn serve(config: &Config, targets: &Targets) -> anyhow::Result<()> {
     let guard = telemetry(config, targets)?;
     let settings = config.settings()?;
     let db = database::resolve(&settings).await?;
+    let tokens = crate::service_auth::token_source(config, &settings, &db.url, targets).await?;
 
     let mut apps = Vec::new();
     for name in &targets.0 {
-        let app = launch(spec(*name), config, &db.url, LaunchOptions::default()).await?;
+        let options = LaunchOptions { tokens: Some(tokens.clone()), ..LaunchOptions::default() };
+        let app = launch(spec(*name), config, &db.url, options).await?;
         tracing::info!(service = name.as_str(), port = app.port(), "listening");
         apps.push(app);
     }
@@ -85,6 +87,33 @@ pub async fn migrate(config: &Config, targets: &Targets) -> anyhow::Result<()> {
     flush(guard).await;
     db.release().await;
     result
+}
+
+/// `gigcover create-client`: a client straight in identity's database; prints the secret.
+pub async fn create_client(
+    config: &Config,
+    client_id: String,
+    name: String,
+    role: &str,
+    tenant: Option<String>,
+) -> anyhow::Result<()> {
+    let settings = config.settings()?;
+    let role = serde_json::from_value(serde_json::Value::String(role.to_owned()))
+        .map_err(|_| anyhow::anyhow!("--role is one of ops, insurer, platform, service"))?;
+    let db = database::resolve(&settings).await?;
+    let pool = gigcover_kit::db::pool(&settings.database, &db.url, ServiceName::Identity.schema())?;
+    (spec(ServiceName::Identity).migrate)(pool.clone()).await?;
+    let new = gigcover_identity::clients::NewClient { client_id, name, role, tenant, scopes: Vec::new() };
+    let created = gigcover_identity::clients::create(&pool, &new).await;
+    pool.close().await;
+    db.release().await;
+    let issued = created.map_err(|e| {
+        let fields: Vec<String> = e.field_errors().iter().map(|p| format!("{}: {}", p.field, p.message)).collect();
+        anyhow::anyhow!("{} {}", e.detail(), fields.join("; "))
+    })?;
+    println!("client_id={}\nclient_secret={}", issued.client.client_id, issued.client_secret);
+    eprintln!("keep the secret now: it is stored only as a hash and cannot be shown again");
+    Ok(())
 }
 
 /// Resolves on SIGTERM (Kubernetes) or SIGINT (Ctrl-C); returns which.

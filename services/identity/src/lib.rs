@@ -1,8 +1,12 @@
 //! The identity service: who is calling. It keeps the keys tokens are signed with and
 //! publishes their public halves as a JWKS (`GET /.well-known/jwks.json`), which every
-//! service's verifier fetches.
+//! service's verifier fetches; it issues tokens to OAuth2 clients (`POST /oauth/token`,
+//! client credentials) and lets ops manage those clients.
 
+pub mod clients;
 mod keys;
+mod routes;
+mod token;
 
 use std::sync::Arc;
 
@@ -11,7 +15,10 @@ use gigcover_feed::FeedServer;
 use gigcover_kit::ServiceName;
 use gigcover_kit::http::{ServiceContext, ServiceRoutes};
 use gigcover_kit::service::ServiceSpec;
+use serde::Deserialize;
 use utoipa::OpenApi as _;
+
+pub use keys::ensure_signing_key;
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: ServiceName::Identity,
@@ -20,8 +27,25 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(keys::jwks, gigcover_feed::serve::events), tags((name = "keys", description = "Token signing keys")))]
+#[openapi(
+    paths(keys::jwks, token::issue, routes::create, routes::list, routes::rotate, routes::revoke, gigcover_feed::serve::events),
+    tags((name = "keys", description = "Token signing keys"), (name = "clients", description = "OAuth2 clients and tokens"))
+)]
 struct ApiDoc;
+
+/// The `identity` configuration section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// Lifetime of an access token.
+    pub token_ttl_secs: i64,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self { token_ttl_secs: 900 }
+    }
+}
 
 async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
     let schema = ServiceName::Identity.schema();
@@ -30,14 +54,29 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
 }
 
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
+    let settings: IdentitySettings = ctx.config.section("identity")?;
     keys::ensure_signing_key(&ctx.pool).await?;
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
+    let issuer = web::Data::new(token::TokenIssuer {
+        auth: ctx.settings.auth.clone(),
+        ttl_secs: settings.token_ttl_secs.clamp(60, 3600),
+    });
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(issuer.clone());
             server.configure(cfg);
-            cfg.route("/.well-known/jwks.json", web::get().to(keys::jwks));
+            cfg.route("/.well-known/jwks.json", web::get().to(keys::jwks))
+                .service(
+                    web::resource("/oauth/token")
+                        .app_data(web::PayloadConfig::new(token::FORM_LIMIT))
+                        .route(web::post().to(token::issue)),
+                )
+                .route("/v1/clients", web::post().to(routes::create))
+                .route("/v1/clients", web::get().to(routes::list))
+                .route("/v1/clients/{id}/rotate", web::post().to(routes::rotate))
+                .route("/v1/clients/{id}/revoke", web::post().to(routes::revoke));
         }),
         background: vec![feed.listener],
     })

@@ -93,9 +93,11 @@ impl Jwks {
     }
 }
 
-enum KeySource {
-    Static(HashMap<String, VerificationKey>),
-    Jwks(Jwks),
+/// Fixed keys, a JWKS, or both (fixed keys first: tests and break-glass keys beside the
+/// identity service's published ones).
+struct KeySource {
+    fixed: HashMap<String, VerificationKey>,
+    jwks: Option<Jwks>,
 }
 
 /// An issuer whose tokens we accept, with its audience and keys.
@@ -115,12 +117,15 @@ impl TrustedIssuer {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
-            keys: KeySource::Jwks(Jwks {
-                url: jwks_url.into(),
-                http,
-                state: RwLock::new(JwksState { keys: HashMap::new(), fetched_at: None }),
-                refreshing: Mutex::new(()),
-            }),
+            keys: KeySource {
+                fixed: HashMap::new(),
+                jwks: Some(Jwks {
+                    url: jwks_url.into(),
+                    http,
+                    state: RwLock::new(JwksState { keys: HashMap::new(), fetched_at: None }),
+                    refreshing: Mutex::new(()),
+                }),
+            },
         }
     }
 
@@ -131,13 +136,25 @@ impl TrustedIssuer {
         keys: &[super::PublicKeyConfig],
     ) -> Result<Self, KeyError> {
         let keys = keys.iter().map(VerificationKey::from_config).collect::<Result<HashMap<_, _>, _>>()?;
-        Ok(Self { issuer: issuer.into(), audience: audience.into(), keys: KeySource::Static(keys) })
+        Ok(Self { issuer: issuer.into(), audience: audience.into(), keys: KeySource { fixed: keys, jwks: None } })
+    }
+
+    /// Also trusts `keys` (checked before the JWKS).
+    pub fn and_keys(mut self, keys: &[super::PublicKeyConfig]) -> Result<Self, KeyError> {
+        for k in keys {
+            let (kid, key) = VerificationKey::from_config(k)?;
+            self.keys.fixed.insert(kid, key);
+        }
+        Ok(self)
     }
 
     async fn key(&self, kid: &str) -> Result<Option<VerificationKey>, AuthError> {
-        match &self.keys {
-            KeySource::Static(keys) => Ok(keys.get(kid).cloned()),
-            KeySource::Jwks(jwks) => jwks.key(kid).await,
+        if let Some(k) = self.keys.fixed.get(kid) {
+            return Ok(Some(k.clone()));
+        }
+        match &self.keys.jwks {
+            Some(jwks) => jwks.key(kid).await,
+            None => Ok(None),
         }
     }
 }
@@ -153,12 +170,16 @@ impl Verifier {
         Self { issuers, leeway: leeway_secs }
     }
 
-    /// From the `auth` section; `default_jwks_url` is the identity service's JWKS.
+    /// From the `auth` section; `default_jwks_url` is the identity service's JWKS. Fixed
+    /// `public_keys` alone are trusted without fetching; with an explicit `jwks_url` too,
+    /// both are.
     pub fn from_settings(auth: &AuthSettings, default_jwks_url: &str) -> Result<Self, KeyError> {
-        let issuer = if auth.public_keys.is_empty() {
-            TrustedIssuer::with_jwks(&auth.issuer, &auth.audience, auth.jwks_url.as_deref().unwrap_or(default_jwks_url))
-        } else {
-            TrustedIssuer::with_keys(&auth.issuer, &auth.audience, &auth.public_keys)?
+        let issuer = match (&auth.jwks_url, auth.public_keys.is_empty()) {
+            (None, false) => TrustedIssuer::with_keys(&auth.issuer, &auth.audience, &auth.public_keys)?,
+            (url, _) => {
+                TrustedIssuer::with_jwks(&auth.issuer, &auth.audience, url.as_deref().unwrap_or(default_jwks_url))
+                    .and_keys(&auth.public_keys)?
+            }
         };
         Ok(Self::new(vec![issuer], auth.leeway_secs))
     }

@@ -1,0 +1,293 @@
+//! Enrichment benchmark (issue 4), anchor and ours side by side in one run, on generated
+//! activities (default 10,000,000 for 100,000 workers over 30 days, about 10% of jobs
+//! overlapping a job on another platform):
+//!
+//! 1. full recompute end to end (read every interval from enrichment's store, compute every
+//!    per-day figure, store the days) against an in-database
+//!    `INSERT INTO totals SELECT ... range_agg(...) GROUP BY worker, day` (union totals only);
+//! 2. the engine alone on intervals already in memory against the same anchor;
+//! 3. one late activity, from the batch answered by aggregation to its worker-day stored by
+//!    enrichment: p50 and p99.
+//!
+//! Medians of `--rounds`; run with `bench/enrichment.sh` (release build).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use gigcover_e2e::Gigcover;
+use gigcover_enrichment::recompute::{Loaded, compute_day, days_touched, recompute_all};
+use gigcover_enrichment::store::StoredInterval;
+use gigcover_kit::ServiceName;
+use gigcover_kit::auth::Role;
+use gigcover_localpg::LocalPostgres;
+use serde_json::json;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 10_000_000)]
+    activities: usize,
+    #[arg(long, default_value_t = 100_000)]
+    workers: usize,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Late events timed for the latency figures.
+    #[arg(long, default_value_t = 200)]
+    late_events: usize,
+}
+
+const INFER_GAP_MS: i64 = 15 * 60 * 1000;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// COPY text of the generated intervals: per worker, jobs of 10-40 minutes with gaps of
+/// 2-30 minutes across the 30 days' working hours, one in ten started on another platform
+/// before the previous job ended.
+fn generate(activities: usize, workers: usize) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let per_worker = activities / workers;
+    let base = chrono::DateTime::parse_from_rfc3339("2026-10-01T06:00:00Z")?.timestamp();
+    let mut intervals = Vec::with_capacity(activities * 150);
+    let mut zones = Vec::with_capacity(workers * 60);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rand = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let per_day = per_worker.div_ceil(30).max(1);
+    for w in 0..workers {
+        let worker = uuid::Uuid::from_u128(0xb0_0000_0000 + w as u128);
+        writeln!(zones, "{worker}\tEurope/Berlin")?;
+        let mut t = base;
+        let mut prev_end = base;
+        for i in 0..per_worker {
+            if i % per_day == 0 {
+                t = base + (i / per_day) as i64 * 86_400 + rand(3600) as i64;
+            }
+            let overlap = rand(10) == 0 && i % per_day != 0;
+            let start = if overlap { prev_end - 60 * (1 + rand(10) as i64) } else { t + 60 * (2 + rand(28) as i64) };
+            let end = start + 60 * (10 + rand(30) as i64);
+            let platform = if overlap { "rides" } else { "eats" };
+            let (s, e) = (
+                chrono::DateTime::from_timestamp(start, 0).unwrap_or_default().to_rfc3339(),
+                chrono::DateTime::from_timestamp(end, 0).unwrap_or_default().to_rfc3339(),
+            );
+            writeln!(intervals, "{worker}\t{platform}\tj{i}\tengagement\t{s}\t{e}\t3.5\tEUR\t6.00\t1.00\t0\t0.50\t1")?;
+            t = t.max(end);
+            prev_end = end;
+        }
+    }
+    Ok((intervals, zones))
+}
+
+async fn exec(pool: &sqlx::PgPool, sql: &str) -> anyhow::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await?;
+    Ok(())
+}
+
+async fn copy(pool: &sqlx::PgPool, statement: &str, data: &[u8]) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    let mut copy = conn.copy_in_raw(statement).await?;
+    for chunk in data.chunks(1 << 20) {
+        copy.send(chunk).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+const ANCHOR: &str = "INSERT INTO bench_totals
+    SELECT worker_id, day, sum(upper(r) - lower(r))
+    FROM (SELECT worker_id, (starts_at AT TIME ZONE 'Europe/Berlin')::date AS day,
+                 unnest(range_agg(tstzrange(starts_at, ends_at))) AS r
+          FROM intervals GROUP BY 1, 2) u
+    GROUP BY 1, 2";
+
+async fn anchor(pool: &sqlx::PgPool) -> anyhow::Result<f64> {
+    exec(pool, "TRUNCATE bench_totals").await?;
+    let started = Instant::now();
+    exec(pool, ANCHOR).await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    eprintln!("starting gigcover (identity, aggregation, enrichment) on a private PostgreSQL cluster ...");
+    let mut gc = Gigcover::serve("identity,aggregation,enrichment", &[("GIGCOVER_LOG__FILTER", "warn".into())]);
+    gc.wait_for_readyz(&[ServiceName::Aggregation, ServiceName::Enrichment], 200, Duration::from_secs(120)).await;
+    let (pg, _) = LocalPostgres::ensure_running(&gc.data_dir())?;
+    let url = secrecy::SecretString::from(pg.url());
+    let settings = gigcover_kit::db::DatabaseSettings { max_connections: 4, ..Default::default() };
+    let pool = gigcover_kit::db::pool(&settings, &url, "enrichment")?;
+
+    // 3. Late events first, on an otherwise empty store.
+    let late = late_event_latencies(&gc, &pool, args.late_events).await?;
+
+    eprintln!("generating {} activities for {} workers ...", args.activities, args.workers);
+    let (intervals, zones) = generate(args.activities, args.workers)?;
+    exec(&pool, "TRUNCATE intervals, worker_zones, worker_days").await?;
+    copy(&pool, "COPY worker_zones (worker_id, time_zone) FROM STDIN", &zones).await?;
+    copy(
+        &pool,
+        "COPY intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version) FROM STDIN",
+        &intervals,
+    )
+    .await?;
+    drop(intervals);
+    exec(&pool, "ANALYZE intervals").await?;
+    exec(&pool, "CREATE TABLE IF NOT EXISTS bench_totals (worker_id uuid, day date, engaged interval, PRIMARY KEY (worker_id, day))")
+        .await?;
+
+    // 1. Full recompute against the anchor, alternating.
+    let (mut anchor_secs, mut full_secs) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        anchor_secs.push(anchor(&pool).await?);
+        let started = Instant::now();
+        recompute_all(&pool, INFER_GAP_MS).await?;
+        full_secs.push(started.elapsed().as_secs_f64());
+        eprintln!(
+            "round {}: range_agg {:.2} s, full recompute {:.2} s",
+            round + 1,
+            anchor_secs[round],
+            full_secs[round]
+        );
+    }
+    let days: i64 = sqlx::query_scalar("SELECT count(*) FROM worker_days").fetch_one(&pool).await?;
+
+    // 2. The engine alone, on intervals already in memory.
+    eprintln!("loading every interval into memory ...");
+    let rows: Vec<(uuid::Uuid, StoredInterval)> = {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            worker_id: uuid::Uuid,
+            #[sqlx(flatten)]
+            interval: StoredInterval,
+        }
+        sqlx::query_as::<_, Row>(
+            "SELECT worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version
+             FROM intervals ORDER BY worker_id, starts_at, platform_id, external_id",
+        )
+        .fetch_all(&pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.worker_id, r.interval))
+        .collect()
+    };
+    let mut by_worker: BTreeMap<uuid::Uuid, Vec<StoredInterval>> = BTreeMap::new();
+    for (w, i) in rows {
+        by_worker.entry(w).or_default().push(i);
+    }
+    let loaded: Vec<Loaded> = by_worker.into_values().map(Loaded::new).collect();
+    let tz: chrono_tz::Tz = chrono_tz::Europe::Berlin;
+    let mut engine_secs = Vec::new();
+    for _ in 0..args.rounds {
+        let started = Instant::now();
+        let mut computed = 0usize;
+        for l in &loaded {
+            for date in days_touched(tz, &l.rows) {
+                computed += usize::from(compute_day(l, tz, date, INFER_GAP_MS).is_some());
+            }
+        }
+        engine_secs.push(started.elapsed().as_secs_f64());
+        anyhow::ensure!(computed as i64 == days, "the engine computed {computed} days, the store holds {days}");
+    }
+
+    let (a, f, e) = (median(anchor_secs), median(full_secs), median(engine_secs));
+    println!(
+        "\n== enrichment benchmark ({} activities, {} workers, {days} worker-days, median of {} rounds) ==",
+        args.activities, args.workers, args.rounds
+    );
+    println!("anchor  range_agg union totals (SQL)     : {a:>9.2} s");
+    println!("ours    full recompute, store to store   : {f:>9.2} s   anchor/ours = {:.2}  (goal >= 1.5)", a / f);
+    println!("ours    engine alone, in memory          : {e:>9.2} s   anchor/ours = {:.2}  (goal >= 10)", a / e);
+    if let Some((p50, p99, n)) = late {
+        println!(
+            "ours    late event to worker-day stored  : p50 {p50:.2} ms, p99 {p99:.2} ms over {n} events  (goal p50 < 5 ms)"
+        );
+    }
+    pool.close().await;
+    drop(gc);
+    Ok(())
+}
+
+/// Posts single late activities for one linked worker, each on its own past day, and
+/// times from aggregation's answer to enrichment's stored day.
+async fn late_event_latencies(
+    gc: &Gigcover,
+    pool: &sqlx::PgPool,
+    n: usize,
+) -> anyhow::Result<Option<(f64, f64, usize)>> {
+    if n == 0 {
+        return Ok(None);
+    }
+    let http = gigcover_kit::client::http();
+    let agg = |path: &str| gc.url(ServiceName::Aggregation, path);
+    let ops = gc.keys.ops_token();
+    let platform = gc.keys.token(Role::Platform, "bench-client", Some("late"));
+    http.post(agg("/v1/platforms"))
+        .bearer_auth(&ops)
+        .json(&json!({"id": "late", "name": "Late", "market": {"country": "DE", "time_zone": "Europe/Berlin", "currency": "EUR"},
+                      "category": "food_delivery", "adapter": "gig_records"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    http.post(agg("/v1/platforms/late/workers"))
+        .bearer_auth(&platform)
+        .json(&json!({"worker_ref": "w"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let code: serde_json::Value =
+        http.post(agg("/v1/platforms/late/workers/w/link-codes")).bearer_auth(&platform).send().await?.json().await?;
+    let worker = uuid::Uuid::now_v7();
+    http.post(agg(&format!("/v1/workers/{worker}/platform-accounts")))
+        .bearer_auth(gc.keys.token(Role::Worker, &worker.to_string(), None))
+        .json(&json!({"code": code["code"]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut latencies = Vec::with_capacity(n);
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+    for i in 0..n {
+        let day = first + chrono::Duration::days(i as i64);
+        let line = json!({"id": format!("late-{i}"), "worker": "w", "start_datetime": format!("{day}T10:00:00Z"),
+                          "end_datetime": format!("{day}T10:30:00Z"), "income": {"pay": "5.00"}});
+        http.post(agg("/v1/platforms/late/batches"))
+            .bearer_auth(&platform)
+            .header("content-type", "application/x-ndjson")
+            .body(format!("{line}\n"))
+            .send()
+            .await?
+            .error_for_status()?;
+        let answered = Instant::now();
+        loop {
+            let stored: Option<i32> =
+                sqlx::query_scalar("SELECT jobs FROM worker_days WHERE worker_id = $1 AND day = $2")
+                    .bind(worker)
+                    .bind(day)
+                    .fetch_optional(pool)
+                    .await?;
+            if stored == Some(1) {
+                break;
+            }
+            if answered.elapsed() > Duration::from_secs(30) {
+                let logs = gc.logs();
+                let tail: Vec<&str> = logs.lines().rev().take(20).collect();
+                anyhow::bail!("late event {i} never reached enrichment; gigcover's log ends:\n{}", tail.join("\n"));
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        latencies.push(answered.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(Some((percentile(latencies.clone(), 0.5), percentile(latencies, 0.99), n)))
+}
