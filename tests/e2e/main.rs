@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
 
 mod batch_kill;
+mod demo;
 mod feed;
 mod serve_all;
 mod shutdown;

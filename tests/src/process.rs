@@ -40,7 +40,7 @@ pub struct Gigcover {
 }
 
 impl Gigcover {
-    /// Starts `gigcover serve --target <target>` with the test key trusted, each service on a
+    /// Starts `gigcover serve --target <target>` (or `gigcover demo` for `demo`) with the test key trusted, each service on a
     /// free port, and `env` added (`DATABASE_URL` is removed unless `env` sets it).
     pub fn serve(target: &str, env: &[(&str, String)]) -> Self {
         let dir = tempfile::Builder::new().prefix("gigcover-e2e-").tempdir_in("/tmp").expect("temp dir");
@@ -58,7 +58,7 @@ impl Gigcover {
         std::fs::write(&config_path, config).expect("write config");
         let log = dir.path().join("gigcover.log");
         let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
-        if target == "all" || target.split(',').any(|t| t == "identity") {
+        if target == "all" || target == "demo" || target.split(',').any(|t| t == "identity") {
             // Trust the identity service's keys too: the services' own calls carry its tokens.
             let identity = ports.iter().find(|(s, _)| *s == ServiceName::Identity).map(|(_, p)| *p).unwrap_or(0);
             env.push(("GIGCOVER_AUTH__JWKS_URL".into(), format!("http://127.0.0.1:{identity}/.well-known/jwks.json")));
@@ -145,7 +145,12 @@ fn spawn(target: &str, config: &Path, env: &[(String, String)], log: &Path) -> C
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
     let err = out.try_clone().expect("log file");
     let mut cmd = Command::new(binary());
-    cmd.args(["serve", "--target", target, "--config"]).arg(config);
+    // `demo` runs `gigcover demo` (every service, demo data loaded); anything else is a target.
+    if target == "demo" {
+        cmd.args(["demo", "--config"]).arg(config);
+    } else {
+        cmd.args(["serve", "--target", target, "--config"]).arg(config);
+    }
     cmd.env_remove("DATABASE_URL").env("RUST_LOG", "info");
     for var in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SDK_DISABLED"] {
         cmd.env_remove(var);

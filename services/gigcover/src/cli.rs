@@ -38,6 +38,9 @@ pub enum Command {
         #[arg(long, default_value = "all")]
         target: Targets,
     },
+    /// Run every service (as `serve --target all`) with the development login on and demo
+    /// data loaded through the APIs; prints how to look at it. Not for production.
+    Demo,
     /// Apply the database migrations of the targeted services, then exit.
     Migrate {
         #[arg(long, default_value = "all")]
@@ -84,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     config.check_sections(&["aggregation", "enrichment", "identity", "service_auth"])?;
     match cli.command {
         Command::Serve { target } => crate::serve::serve(&config, &target).await,
+        Command::Demo => crate::demo::demo(&config).await,
         Command::Migrate { target } => crate::serve::migrate(&config, &target).await,
         Command::CreateClient { client_id, name, role, tenant } => {
             crate::serve::create_client(&config, client_id, name, &role, tenant).await

@@ -8,6 +8,7 @@
 
 mod cli;
 mod database;
+mod demo;
 mod serve;
 mod service_auth;
 mod services;

@@ -47,9 +47,14 @@ pub async fn token_source(
             let pool = gigcover_kit::db::pool(&settings.database, database_url, ServiceName::Identity.schema())?;
             (spec(ServiceName::Identity).migrate)(pool.clone()).await?;
             gigcover_identity::ensure_signing_key(&pool).await?;
-            let issued = gigcover_identity::clients::bootstrap_service_client(&pool, EMBEDDED_CLIENT)
-                .await
-                .map_err(|e| anyhow::anyhow!("provision the embedded service client: {}", e.detail()))?;
+            let issued = gigcover_identity::clients::bootstrap_client(
+                &pool,
+                EMBEDDED_CLIENT,
+                "gigcover services (embedded)",
+                gigcover_kit::auth::Role::Service,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("provision the embedded service client: {}", e.detail()))?;
             pool.close().await;
             tracing::info!(client_id = EMBEDDED_CLIENT, "provisioned this process's service client");
             Ok(Arc::new(ClientCredentials::new(token_url, EMBEDDED_CLIENT, SecretString::from(issued.client_secret))))

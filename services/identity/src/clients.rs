@@ -186,21 +186,17 @@ pub async fn authenticate(pool: &PgPool, client_id: &str, secret: &str) -> ApiRe
     }
 }
 
-/// For a process that runs identity itself (the embedded default): a service client for
-/// its own services, with a fresh secret each start.
-pub async fn bootstrap_service_client(pool: &PgPool, client_id: &str) -> ApiResult<IssuedSecret> {
-    let new = NewClient {
-        client_id: client_id.to_owned(),
-        name: "gigcover services (embedded)".into(),
-        role: Role::Service,
-        tenant: None,
-        scopes: Vec::new(),
-    };
+/// For a process that runs identity itself (the embedded default and the demo): a client
+/// of `role` (service or ops) with a fresh secret each start, created or re-activated.
+pub async fn bootstrap_client(pool: &PgPool, client_id: &str, name: &str, role: Role) -> ApiResult<IssuedSecret> {
+    let new =
+        NewClient { client_id: client_id.to_owned(), name: name.to_owned(), role, tenant: None, scopes: Vec::new() };
     match create(pool, &new).await {
         Ok(issued) => Ok(issued),
         Err(e) if e.code() == "client_exists" => {
-            sqlx::query("UPDATE clients SET revoked_at = NULL WHERE client_id = $1 AND role = 'service'")
+            sqlx::query("UPDATE clients SET revoked_at = NULL WHERE client_id = $1 AND role = $2")
                 .bind(client_id)
+                .bind(role.as_str())
                 .execute(pool)
                 .await?;
             rotate(pool, client_id).await

@@ -4,6 +4,7 @@
 //! client credentials) and lets ops manage those clients.
 
 pub mod clients;
+mod dev_login;
 mod keys;
 mod routes;
 mod token;
@@ -28,7 +29,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(keys::jwks, token::issue, routes::create, routes::list, routes::rotate, routes::revoke, gigcover_feed::serve::events),
+    paths(keys::jwks, token::issue, dev_login::login, routes::create, routes::list, routes::rotate, routes::revoke, gigcover_feed::serve::events),
     tags((name = "keys", description = "Token signing keys"), (name = "clients", description = "OAuth2 clients and tokens"))
 )]
 struct ApiDoc;
@@ -39,11 +40,14 @@ struct ApiDoc;
 pub struct IdentitySettings {
     /// Lifetime of an access token.
     pub token_ttl_secs: i64,
+    /// The development login (`POST /v1/dev/worker-login`): worker tokens without an
+    /// identity provider. For the embedded default and the demo; never in production.
+    pub dev_login: bool,
 }
 
 impl Default for IdentitySettings {
     fn default() -> Self {
-        Self { token_ttl_secs: 900 }
+        Self { token_ttl_secs: 900, dev_login: false }
     }
 }
 
@@ -55,6 +59,13 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
 
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let settings: IdentitySettings = ctx.config.section("identity")?;
+    if settings.dev_login && ctx.settings.environment.is_production() {
+        anyhow::bail!("identity.dev_login must not be enabled in production");
+    }
+    if settings.dev_login {
+        tracing::warn!("the development login is on: anyone reaching identity can sign in as any worker");
+    }
+    let dev_login = web::Data::new(dev_login::DevLoginEnabled(settings.dev_login));
     keys::ensure_signing_key(&ctx.pool).await?;
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
@@ -65,7 +76,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(issuer.clone());
+            cfg.app_data(issuer.clone()).app_data(dev_login.clone());
             server.configure(cfg);
             cfg.route("/.well-known/jwks.json", web::get().to(keys::jwks))
                 .service(
@@ -73,6 +84,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
                         .app_data(web::PayloadConfig::new(token::FORM_LIMIT))
                         .route(web::post().to(token::issue)),
                 )
+                .route("/v1/dev/worker-login", web::post().to(dev_login::login))
                 .route("/v1/clients", web::post().to(routes::create))
                 .route("/v1/clients", web::get().to(routes::list))
                 .route("/v1/clients/{id}/rotate", web::post().to(routes::rotate))

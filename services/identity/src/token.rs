@@ -67,7 +67,7 @@ fn credentials(req: &HttpRequest, form: &TokenForm) -> ApiResult<(String, String
     }
 }
 
-async fn signing_key(pool: &PgPool) -> ApiResult<(String, EncodingKey)> {
+pub(crate) async fn signing_key(pool: &PgPool) -> ApiResult<(String, EncodingKey)> {
     let (kid, pkcs8): (String, Vec<u8>) = sqlx::query_as(
         "SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
     )
@@ -126,28 +126,43 @@ pub async fn issue(
             asked
         }
     };
-    let now = chrono::Utc::now().timestamp();
-    let claims = Claims {
-        iss: issuer.auth.issuer.clone(),
-        sub: client.client_id.clone(),
-        aud: Audience::One(issuer.auth.audience.clone()),
-        exp: now + issuer.ttl_secs,
-        nbf: None,
-        iat: Some(now),
-        jti: Some(uuid::Uuid::now_v7().to_string()),
-        role: client.role,
-        tenant: client.tenant.clone(),
-        scope: scopes.join(" "),
-    };
-    let (kid, key) = signing_key(&pool).await?;
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(kid);
-    let token = jsonwebtoken::encode(&header, &claims, &key).map_err(anyhow::Error::from)?;
+    let scope = scopes.join(" ");
+    let token = issuer.sign(&pool, &client.client_id, client.role, client.tenant.clone(), &scope).await?;
     tracing::info!(client_id = %client.client_id, role = %client.role, "issued an access token");
     Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store"))).json(TokenResponse {
         access_token: token,
         token_type: "Bearer".into(),
         expires_in: issuer.ttl_secs,
-        scope: claims.scope,
+        scope,
     }))
+}
+
+impl TokenIssuer {
+    /// A token for `sub` in `role`, signed with the current key.
+    pub async fn sign(
+        &self,
+        pool: &PgPool,
+        sub: &str,
+        role: gigcover_kit::auth::Role,
+        tenant: Option<String>,
+        scope: &str,
+    ) -> ApiResult<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: self.auth.issuer.clone(),
+            sub: sub.to_owned(),
+            aud: Audience::One(self.auth.audience.clone()),
+            exp: now + self.ttl_secs,
+            nbf: None,
+            iat: Some(now),
+            jti: Some(uuid::Uuid::now_v7().to_string()),
+            role,
+            tenant,
+            scope: scope.to_owned(),
+        };
+        let (kid, key) = signing_key(pool).await?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid);
+        Ok(jsonwebtoken::encode(&header, &claims, &key).map_err(anyhow::Error::from)?)
+    }
 }

@@ -181,3 +181,39 @@ async fn bad_requests_get_the_rfc_error_codes_as_problems() {
         create(&app, json!({"client_id": "rides-co", "name": "Rides", "role": "platform", "tenant": "rides"})).await;
     assert_eq!(again.status(), 409);
 }
+
+#[tokio::test]
+async fn the_development_login_is_off_unless_enabled() {
+    let (app, _db) = start().await;
+    let res = app.http.post(app.url("/v1/dev/worker-login")).json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn_with(&gigcover_identity::SPEC, &db, |c| c.with("identity.dev_login", true)).await;
+    let worker = uuid::Uuid::now_v7();
+    let res = app.http.post(app.url("/v1/dev/worker-login")).json(&json!({"worker_id": worker})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let verifier = Verifier::new(
+        vec![TrustedIssuer::with_jwks("gigcover-identity", "gigcover", app.url("/.well-known/jwks.json"))],
+        30,
+    );
+    let principal = verifier.verify(body["access_token"].as_str().unwrap()).await.unwrap();
+    assert_eq!(principal.worker_id().map(|w| w.as_uuid()), Some(worker));
+
+    let production = TestDatabase::create().await;
+    gigcover_kit::install_crypto_provider();
+    let config = gigcover_testkit::app::test_config(&app.keys)
+        .with("identity.dev_login", true)
+        .with("environment", "prod")
+        .with("database.url", production.url());
+    let refused = gigcover_kit::service::launch(
+        &gigcover_identity::SPEC,
+        &config,
+        &production.secret_url(),
+        gigcover_kit::service::LaunchOptions { port: Some(0), tokens: None },
+    )
+    .await;
+    let error = format!("{:#}", refused.err().expect("the development login is refused in production"));
+    assert!(error.contains("dev_login"), "{error}");
+}
