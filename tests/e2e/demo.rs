@@ -44,23 +44,31 @@ async fn the_demo_loads_its_data_once_and_a_demo_worker_reads_their_hours() {
     let from = today - chrono::Duration::days(28);
     let path = format!("/v1/workers/{DEMO_WORKER}/hours?from={from}&to={today}&granularity=week");
     // Enrichment catches up with aggregation's feed on its own.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let hours = loop {
-        let res = http.get(gc.url(ServiceName::Enrichment, &path)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let body: Value = res.json().await.unwrap();
-        if body["periods"].as_array().is_some_and(|p| p.len() >= 4) {
-            break body;
+    let (pg, _) = LocalPostgres::ensure_running(&gc.data_dir()).unwrap();
+    let pool = sqlx::PgPool::connect(&pg.url()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (head, applied): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(max(position), 0) FROM aggregation.outbox),
+                    (SELECT COALESCE(max(position), 0) FROM enrichment.feed_cursors WHERE source = 'aggregation')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if applied >= head {
+            break;
         }
-        assert!(Instant::now() < deadline, "the demo worker's hours never appeared: {body}");
+        assert!(Instant::now() < deadline, "enrichment did not catch up: {applied} of {head}");
         tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    }
+    let res = http.get(gc.url(ServiceName::Enrichment, &path)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let hours: Value = res.json().await.unwrap();
+    assert!(hours["periods"].as_array().is_some_and(|p| p.len() >= 4), "{hours}");
     let platforms: Vec<&str> =
         hours["periods"][1]["platforms"].as_array().unwrap().iter().map(|p| p["platform"].as_str().unwrap()).collect();
     assert_eq!(platforms, vec!["eats-berlin", "parcels-berlin", "rides-berlin"], "{hours}");
 
-    let (pg, _) = LocalPostgres::ensure_running(&gc.data_dir()).unwrap();
-    let pool = sqlx::PgPool::connect(&pg.url()).await.unwrap();
     let count = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM aggregation.activities").fetch_one(&pool).await.unwrap()
     };

@@ -15,15 +15,6 @@ pub fn worker(caller: &Principal, path_id: &str) -> ApiResult<WorkerId> {
     }
 }
 
-/// The worker whose data a route reads: as [`worker`], and our own services (enrichment
-/// keeps its copy of a worker's intervals) on anyone.
-pub fn worker_reader(caller: &Principal, path_id: &str) -> ApiResult<WorkerId> {
-    match caller.role {
-        Role::Service => path_id.parse().map_err(|_| ApiError::not_found("worker")),
-        _ => worker(caller, path_id),
-    }
-}
-
 /// The platform a route writes for: a platform only for itself; ops for any.
 pub fn platform(caller: &Principal, path_id: &str) -> ApiResult<PlatformId> {
     let id = PlatformId::parse(path_id).map_err(|_| ApiError::not_found("platform"))?;

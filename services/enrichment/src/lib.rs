@@ -6,7 +6,6 @@
 //! - `recompute`: stored intervals to stored worker-days, incrementally or from scratch;
 //! - `reading`, `routes`: hours, profiles, activity at an instant, statements.
 
-mod access;
 mod definitions;
 pub mod engine;
 pub mod feed;

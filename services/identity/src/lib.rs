@@ -4,6 +4,7 @@
 //! client credentials) and lets ops manage those clients.
 
 pub mod clients;
+mod consents;
 mod dev_login;
 mod keys;
 mod routes;
@@ -29,8 +30,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(keys::jwks, token::issue, dev_login::login, routes::create, routes::list, routes::rotate, routes::revoke, gigcover_feed::serve::events),
-    tags((name = "keys", description = "Token signing keys"), (name = "clients", description = "OAuth2 clients and tokens"))
+    paths(keys::jwks, token::issue, dev_login::login, routes::create, routes::list, routes::rotate, routes::revoke,
+          consents::grant, consents::revoke, consents::list, consents::audit, consents::access_log, consents::check,
+          gigcover_feed::serve::events),
+    tags((name = "keys", description = "Token signing keys"), (name = "clients", description = "OAuth2 clients and tokens"),
+          (name = "consent", description = "Workers' consent to insurers, and who read what"))
 )]
 struct ApiDoc;
 
@@ -88,7 +92,13 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
                 .route("/v1/clients", web::post().to(routes::create))
                 .route("/v1/clients", web::get().to(routes::list))
                 .route("/v1/clients/{id}/rotate", web::post().to(routes::rotate))
-                .route("/v1/clients/{id}/revoke", web::post().to(routes::revoke));
+                .route("/v1/clients/{id}/revoke", web::post().to(routes::revoke))
+                .route("/v1/workers/{id}/consents", web::get().to(consents::list))
+                .route("/v1/workers/{id}/consents/audit", web::get().to(consents::audit))
+                .route("/v1/workers/{id}/consents/{insurer}", web::put().to(consents::grant))
+                .route("/v1/workers/{id}/consents/{insurer}", web::delete().to(consents::revoke))
+                .route("/v1/workers/{id}/access-log", web::get().to(consents::access_log))
+                .route("/v1/consents/check", web::post().to(consents::check));
         }),
         background: vec![feed.listener],
     })

@@ -78,8 +78,6 @@ pub mod roles {
         PlatformOrOps => [Platform, Ops];
         /// A worker, or ops acting for one.
         WorkerOrOps => [Worker, Ops];
-        /// A worker, ops, or one of our own services reading for a worker.
-        WorkerOrInternal => [Worker, Ops, Service];
         /// Anyone with a valid token.
         Any => [Worker, Insurer, Platform, Ops, Service];
     }

@@ -7,6 +7,7 @@
 //! `kid`) or from configured public keys.
 
 mod claims;
+mod consent;
 mod extract;
 mod keys;
 mod verifier;
@@ -14,6 +15,7 @@ mod verifier;
 use serde::Deserialize;
 
 pub use claims::{Audience, Claims, Principal, Role};
+pub use consent::{ConsentAnswer, ConsentCheck, ConsentClient, ConsentScope, NeedsScope, ReadsWorker, needs};
 pub use extract::{Authorized, RoleSet, roles};
 pub use keys::{KeyError, PublicKeyConfig};
 pub use verifier::{AuthError, TrustedIssuer, Verifier};

@@ -95,6 +95,7 @@ impl Application {
         let readiness = Readiness::default();
         let pool = web::Data::new(ctx.pool.clone());
         let verifier = web::Data::from(Arc::clone(&ctx.verifier));
+        let consent = web::Data::new(crate::auth::ConsentClient(ctx.client_for(ServiceName::Identity)));
         let ready = web::Data::new(readiness.clone());
         let limit = BodyLimit(ctx.settings.http.json_limit_bytes);
         let configure = routes.configure;
@@ -107,6 +108,7 @@ impl Application {
                 .app_data(limit)
                 .app_data(pool.clone())
                 .app_data(verifier.clone())
+                .app_data(consent.clone())
                 .app_data(ready.clone())
                 .app_data(web::PayloadConfig::new(limit.0))
                 .route("/livez", web::get().to(health::livez))

@@ -4,13 +4,12 @@
 use actix_web::{HttpResponse, web};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use gigcover_kit::auth::{Authorized, roles};
+use gigcover_kit::auth::{ReadsWorker, needs};
 use gigcover_kit::http::Query;
 use gigcover_kit::{ApiError, ApiResult};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::access;
 use crate::state::IngestState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -92,12 +91,11 @@ fn decode_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, String, String)> {
     responses((status = 200, body = ActivityPage), (status = 400, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(
-    caller: Authorized<roles::WorkerOrInternal>,
-    path: web::Path<String>,
+    reader: ReadsWorker<needs::ActivityDetail>,
     range: Query<Range>,
     state: web::Data<IngestState>,
 ) -> ApiResult<HttpResponse> {
-    let worker = access::worker_reader(&caller, &path)?;
+    let worker = reader.worker;
     if range.to <= range.from {
         return Err(ApiError::bad_request("invalid_query", "to must be after from"));
     }
@@ -114,7 +112,7 @@ pub async fn list(
          ORDER BY starts_at, platform_id, external_id
          LIMIT $7",
     )
-    .bind(worker.as_uuid())
+    .bind(worker)
     .bind(range.from)
     .bind(range.to)
     .bind(after.as_ref().map(|a| a.0))

@@ -4,12 +4,11 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use gigcover_kit::ApiResult;
-use gigcover_kit::auth::{Authorized, roles};
+use gigcover_kit::auth::{ReadsWorker, needs};
 use gigcover_kit::http::Query;
 use serde::{Deserialize, Serialize};
 
 use super::{State, zone_of};
-use crate::access;
 use crate::definitions;
 use crate::engine::calendar::{DayWindow, local_date};
 use crate::engine::spans::contains;
@@ -53,12 +52,11 @@ pub struct ActivityAt {
               (status = 400, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
-    caller: Authorized<roles::Any>,
-    path: web::Path<String>,
+    reader: ReadsWorker<needs::ActivityDetail>,
     query: Query<AtQuery>,
     state: web::Data<State>,
 ) -> ApiResult<HttpResponse> {
-    let worker = access::worker(&caller, &path)?;
+    let worker = reader.worker;
     let tz = zone_of(&state.pool, worker).await?;
     let defs = match &query.definition {
         Some(d) => vec![definitions::resolve(&state.pool, d).await?],

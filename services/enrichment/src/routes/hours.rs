@@ -5,14 +5,13 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
-use gigcover_kit::auth::{Authorized, roles};
+use gigcover_kit::auth::{ConsentScope, ReadsWorker, needs};
 use gigcover_kit::http::Query;
 use gigcover_kit::{ApiError, ApiResult};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{State, zone_of};
-use crate::access;
 use crate::definitions;
 use crate::reading::{self, EarningsView, Granularity, PlatformView, Totals, hours, share};
 
@@ -73,10 +72,12 @@ pub struct HoursView {
     /// `name@version` of the definition used for insured hours.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub definition: Option<String>,
+    /// False for an insurer whose consent covers hours but not earnings (earnings are empty).
+    pub earnings_included: bool,
     pub periods: Vec<PeriodView>,
 }
 
-fn view(start: NaiveDate, t: &Totals, insured: bool) -> PeriodView {
+fn view(start: NaiveDate, t: &Totals, insured: bool, earnings: bool) -> PeriodView {
     PeriodView {
         start,
         active_days: t.active_days,
@@ -88,14 +89,14 @@ fn view(start: NaiveDate, t: &Totals, insured: bool) -> PeriodView {
         online_inferred: t.online_inferred,
         jobs: t.jobs,
         distance_km: t.distance_km,
-        earnings: t.earnings_view(),
+        earnings: if earnings { t.earnings_view() } else { Vec::new() },
         platforms: t.platform_view(),
         insured_hours: insured.then(|| hours(t.insured_ms)),
     }
 }
 
-/// The worker's hours in `query`'s range, grouped.
-pub async fn compute(state: &State, worker: uuid::Uuid, query: &HoursQuery) -> ApiResult<HoursView> {
+/// The worker's hours in `query`'s range, grouped (earnings only where `earnings`).
+pub async fn compute(state: &State, worker: uuid::Uuid, query: &HoursQuery, earnings: bool) -> ApiResult<HoursView> {
     if query.to < query.from {
         return Err(ApiError::bad_request("invalid_query", "to must not be before from"));
     }
@@ -132,7 +133,8 @@ pub async fn compute(state: &State, worker: uuid::Uuid, query: &HoursQuery) -> A
         worker_id: worker,
         time_zone: tz.name().to_owned(),
         definition: definition.as_ref().map(|d| format!("{}@{}", d.name, d.version)),
-        periods: periods.iter().map(|(start, t)| view(*start, t, definition.is_some())).collect(),
+        earnings_included: earnings,
+        periods: periods.iter().map(|(start, t)| view(*start, t, definition.is_some(), earnings)).collect(),
     })
 }
 
@@ -145,13 +147,12 @@ pub async fn compute(state: &State, worker: uuid::Uuid, query: &HoursQuery) -> A
               (status = 403, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
-    caller: Authorized<roles::Any>,
-    path: web::Path<String>,
+    reader: ReadsWorker<needs::Hours>,
     query: Query<HoursQuery>,
     state: web::Data<State>,
 ) -> ApiResult<HttpResponse> {
-    let worker = access::worker(&caller, &path)?;
-    Ok(HttpResponse::Ok().json(compute(&state, worker, &query).await?))
+    let earnings = reader.may_see(ConsentScope::HoursAndEarnings);
+    Ok(HttpResponse::Ok().json(compute(&state, reader.worker, &query, earnings).await?))
 }
 
 /// The worker's hours statement per day as CSV (for the worker's own records).
@@ -160,13 +161,11 @@ pub async fn get(
     responses((status = 200, content_type = "text/csv", body = String),
               (status = 400, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn statement(
-    caller: Authorized<roles::Any>,
-    path: web::Path<String>,
+    reader: ReadsWorker<needs::HoursAndEarnings>,
     query: Query<HoursQuery>,
     state: web::Data<State>,
 ) -> ApiResult<HttpResponse> {
-    let worker = access::worker(&caller, &path)?;
-    let view = compute(&state, worker, &query).await?;
+    let view = compute(&state, reader.worker, &query, true).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| ApiError::from(anyhow::Error::from(e));
     out.write_record([

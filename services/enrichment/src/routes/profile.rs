@@ -4,13 +4,12 @@
 use actix_web::{HttpResponse, web};
 use chrono::{Duration, NaiveDate};
 use gigcover_kit::ApiResult;
-use gigcover_kit::auth::{Authorized, roles};
+use gigcover_kit::auth::{ConsentScope, ReadsWorker, needs};
 use gigcover_kit::http::Query;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{State, zone_of};
-use crate::access;
 use crate::definitions;
 use crate::reading::{self, Totals, hours, share};
 
@@ -39,7 +38,8 @@ pub struct WindowProfile {
     pub avg_weekly_engaged_hours: Decimal,
     #[schema(value_type = String)]
     pub avg_weekly_insured_hours: Decimal,
-    /// Per currency: average weekly and per active day net earnings.
+    /// Per currency: average weekly and per active day net earnings (empty for an insurer
+    /// whose consent does not cover earnings).
     pub earnings: Vec<AverageEarnings>,
     pub active_days: u32,
     pub platforms: u32,
@@ -129,16 +129,15 @@ async fn window(
               (status = 400, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
-    caller: Authorized<roles::Any>,
-    path: web::Path<String>,
+    reader: ReadsWorker<needs::Hours>,
     query: Query<ProfileQuery>,
     state: web::Data<State>,
 ) -> ApiResult<HttpResponse> {
-    let worker = access::worker(&caller, &path)?;
+    let worker = reader.worker;
     let tz = zone_of(&state.pool, worker).await?;
     let as_of = query.as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
     let def = definitions::resolve(&state.pool, query.definition.as_deref().unwrap_or(DEFAULT_DEFINITION)).await?;
-    let profile = Profile {
+    let mut profile = Profile {
         worker_id: worker,
         as_of,
         time_zone: tz.name().to_owned(),
@@ -146,5 +145,9 @@ pub async fn get(
         last_4_weeks: window(&state, worker, tz, as_of, 4, &def.spec).await?,
         last_12_weeks: window(&state, worker, tz, as_of, 12, &def.spec).await?,
     };
+    if !reader.may_see(ConsentScope::HoursAndEarnings) {
+        profile.last_4_weeks.earnings.clear();
+        profile.last_12_weeks.earnings.clear();
+    }
     Ok(HttpResponse::Ok().json(profile))
 }

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 pub struct Harness {
+    pub identity: TestApp,
     pub aggregation: TestApp,
     pub enrichment: TestApp,
     pub _db: TestDatabase,
@@ -21,15 +22,21 @@ pub struct Harness {
 impl Harness {
     pub async fn start() -> Self {
         let db = TestDatabase::create().await;
-        let aggregation =
-            TestApp::spawn_with(&gigcover_aggregation::SPEC, &db, |c| c.with("crypto.master_key", MASTER_KEY)).await;
+        let identity = TestApp::spawn_with(&gigcover_identity::SPEC, &db, |c| c.with("identity.dev_login", true)).await;
+        let id_url = identity.address.clone();
+        let aggregation = TestApp::spawn_with(&gigcover_aggregation::SPEC, &db, |c| {
+            c.with("crypto.master_key", MASTER_KEY).with("services.identity.url", id_url.clone())
+        })
+        .await;
         let url = aggregation.address.clone();
         let enrichment = TestApp::spawn_with(&gigcover_enrichment::SPEC, &db, |c| {
-            c.with("services.aggregation.url", url).with("enrichment.feed_batch", 50)
+            c.with("services.aggregation.url", url)
+                .with("services.identity.url", id_url)
+                .with("enrichment.feed_batch", 50)
         })
         .await;
         let pool = db.pool().await;
-        Self { aggregation, enrichment, _db: db, pool }
+        Self { identity, aggregation, enrichment, _db: db, pool }
     }
 
     pub fn platform_token(&self, platform: &str) -> String {
@@ -135,6 +142,32 @@ impl Harness {
         let res = self.get(token, path).await;
         assert_eq!(res.status(), 200, "{path}");
         res.json().await.unwrap()
+    }
+
+    /// The worker grants `insurer` consent of `scope` (through identity, as the worker).
+    pub async fn consent(&self, worker: &str, insurer: &str, scope: &str) {
+        let res = self
+            .identity
+            .http
+            .put(self.identity.url(&format!("/v1/workers/{worker}/consents/{insurer}")))
+            .bearer_auth(self.worker_token(worker))
+            .json(&json!({"scope": scope}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+
+    pub async fn revoke(&self, worker: &str, insurer: &str) {
+        let res = self
+            .identity
+            .http
+            .delete(self.identity.url(&format!("/v1/workers/{worker}/consents/{insurer}")))
+            .bearer_auth(self.worker_token(worker))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
     }
 
     /// Every stored worker-day, as text, in a fixed order.

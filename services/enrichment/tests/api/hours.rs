@@ -225,3 +225,65 @@ async fn definitions_are_versioned_data_and_checked() {
     let v2 = list.as_array().unwrap().iter().find(|d| d["name"] == "job-plus-15m").unwrap();
     assert_eq!(v2["version"], 2);
 }
+
+#[tokio::test]
+async fn an_insurer_reads_only_with_consent_of_the_right_scope_and_every_read_is_recorded() {
+    let (h, worker) = three_platforms().await;
+    let acme = h.enrichment.keys.token(Role::Insurer, "client-acme", Some("acme"));
+    let other = h.enrichment.keys.token(Role::Insurer, "client-zurich", Some("zurich"));
+    let hours = format!("/v1/workers/{worker}/hours?from={DAY}&to={DAY}");
+    let at = format!("/v1/workers/{worker}/activity-at?t=2026-11-10T09:45:00Z");
+    let statement = format!("/v1/workers/{worker}/hours.csv?from={DAY}&to={DAY}");
+    let profile = format!("/v1/workers/{worker}/profile?as_of={DAY}");
+    let activities = format!("/v1/workers/{worker}/activities?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z");
+    let agg_get = |token: String| h.aggregation.http.get(h.aggregation.url(&activities)).bearer_auth(token).send();
+    assert_eq!(h.get(&acme, &hours).await.status(), 403);
+
+    // `hours`: hours and profiles, no earnings, no activity detail.
+    h.consent(&worker, "acme", "hours").await;
+    let v = h.get_json(&acme, &hours).await;
+    assert_eq!(v["periods"][0]["engaged_hours"], "1.5");
+    assert_eq!(v["earnings_included"], false);
+    assert_eq!(v["periods"][0]["earnings"], json!([]));
+    let p = h.get_json(&acme, &profile).await;
+    assert_eq!(p["last_4_weeks"]["earnings"], json!([]));
+    assert_eq!(h.get(&acme, &statement).await.status(), 403, "earnings need hours_and_earnings");
+    assert_eq!(h.get(&acme, &at).await.status(), 403, "activity detail needs activity_detail");
+    assert_eq!(agg_get(acme.clone()).await.unwrap().status(), 403, "aggregation checks the same way");
+    assert_eq!(h.get(&other, &hours).await.status(), 403, "a grant is for one insurer");
+
+    // Widened to activity_detail: everything.
+    h.consent(&worker, "acme", "activity_detail").await;
+    assert_eq!(h.get_json(&acme, &hours).await["periods"][0]["earnings"][0]["pay"], "18.00");
+    assert_eq!(h.get(&acme, &at).await.status(), 200);
+    assert_eq!(h.get(&acme, &statement).await.status(), 200);
+    assert_eq!(agg_get(acme.clone()).await.unwrap().status(), 200);
+
+    // Revoked: the very next request is refused.
+    h.revoke(&worker, "acme").await;
+    assert_eq!(h.get(&acme, &hours).await.status(), 403);
+    assert_eq!(agg_get(acme.clone()).await.unwrap().status(), 403);
+
+    // The worker sees every change and every read.
+    let token = h.worker_token(&worker);
+    let get = |path: String| h.identity.http.get(h.identity.url(&path)).bearer_auth(&token).send();
+    let audit: Value = get(format!("/v1/workers/{worker}/consents/audit")).await.unwrap().json().await.unwrap();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["granted", "changed", "revoked"]);
+    let reads: Value = get(format!("/v1/workers/{worker}/access-log")).await.unwrap().json().await.unwrap();
+    let reads = reads.as_array().unwrap();
+    assert_eq!(reads.len(), 6, "hours, profile, hours, activity-at, statement, activities: {reads:?}");
+    assert!(reads.iter().all(|r| r["insurer_id"] == "acme"));
+    assert!(reads.iter().any(|r| r["service"] == "aggregation" && r["resource"] == "GET /v1/workers/{id}/activities"));
+    // Nobody else manages a worker's consent.
+    let res = h
+        .identity
+        .http
+        .put(h.identity.url(&format!("/v1/workers/{worker}/consents/acme")))
+        .bearer_auth(&acme)
+        .json(&json!({"scope": "activity_detail"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
