@@ -57,25 +57,29 @@ pub struct Loaded {
     pub rows: Vec<StoredInterval>,
     /// The longest interval, so a window's pieces are found by binary search on starts.
     longest: Ms,
+    /// The timeline of all of them, which stored day figures come from.
+    pub whole: Timeline,
 }
 
 impl Loaded {
-    pub fn new(mut rows: Vec<StoredInterval>) -> Self {
+    pub fn new(mut rows: Vec<StoredInterval>, infer_gap: Ms) -> Self {
         rows.sort_by(|a, b| (a.start, &a.platform, &a.external_id).cmp(&(b.start, &b.platform, &b.external_id)));
-        let mut platforms: Vec<String> = rows.iter().map(|r| r.platform.clone()).collect();
-        platforms.sort_unstable();
-        platforms.dedup();
+        let mut names: Vec<&str> = rows.iter().map(|r| r.platform.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let platforms: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let pieces = rows
             .iter()
             .map(|r| Piece {
-                platform: platforms.binary_search(&r.platform).unwrap_or(0),
+                platform: names.binary_search(&r.platform.as_str()).unwrap_or(0),
                 kind: if r.kind == "session" { Kind::Session } else { Kind::Engagement },
                 start: r.start.timestamp_millis(),
                 end: r.end.timestamp_millis(),
             })
             .collect::<Vec<Piece>>();
         let longest = pieces.iter().map(|p| p.end - p.start).max().unwrap_or(0);
-        Self { platforms, pieces, rows, longest }
+        let whole = Timeline::build(&pieces, platforms.len(), infer_gap);
+        Self { platforms, pieces, rows, longest, whole }
     }
 
     /// Indexes of the pieces that may overlap `[from, to)`: all that start in
@@ -93,12 +97,15 @@ impl Loaded {
         tz: Tz,
         first: NaiveDate,
         last: NaiveDate,
+        infer_gap: Ms,
     ) -> sqlx::Result<Self> {
         let (from, to) = context(tz, first, last);
-        Ok(Self::new(store::load(conn, worker, from, to).await?))
+        Ok(Self::new(store::load(conn, worker, from, to).await?, infer_gap))
     }
 
-    /// The timeline a day's figures are computed from: the intervals within its context.
+    /// The timeline of the intervals within a day's context only: what insured-time
+    /// definitions (evaluated on read, whose blocks may chain) and `activity-at` look at,
+    /// so their answer does not depend on how much else was loaded.
     pub fn timeline(&self, day: &DayWindow, infer_gap: Ms) -> Timeline {
         let (from, to) = (day.start - CONTEXT_MS, day.end + CONTEXT_MS);
         let near: Vec<Piece> = self.pieces[self.near(from, to)].iter().copied().filter(|p| p.end > from).collect();
@@ -127,10 +134,9 @@ pub struct WorkerDay {
 
 /// The figures of one day, or `None` for a day without activity. Jobs, distance and
 /// earnings count on the local day a job started.
-pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate, infer_gap: Ms) -> Option<WorkerDay> {
-    let day = DayWindow::new(tz, date);
-    let timeline = loaded.timeline(&day, infer_gap);
-    let figures = figures(&timeline, &day);
+pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate) -> Option<WorkerDay> {
+    let day = DayWindow::cached(tz, date);
+    let figures = figures(&loaded.whole, &day);
     let mut jobs = 0;
     let mut distance_km = Decimal::ZERO;
     let mut earnings: BTreeMap<String, EarningsSum> = BTreeMap::new();
@@ -172,8 +178,8 @@ pub async fn recompute(
     infer_gap: Ms,
 ) -> anyhow::Result<()> {
     let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(()) };
-    let loaded = Loaded::around(conn, worker, tz, first, last).await?;
-    let computed: Vec<WorkerDay> = days.iter().filter_map(|&d| compute_day(&loaded, tz, d, infer_gap)).collect();
+    let loaded = Loaded::around(conn, worker, tz, first, last, infer_gap).await?;
+    let computed: Vec<WorkerDay> = days.iter().filter_map(|&d| compute_day(&loaded, tz, d)).collect();
     let dates: Vec<NaiveDate> = days.iter().copied().collect();
     sqlx::query("DELETE FROM worker_days WHERE worker_id = $1 AND day = ANY($2)")
         .bind(worker)
@@ -219,8 +225,18 @@ fn json<T: Serialize>(value: &T) -> serde_json::Value {
 /// time and earnings may reach a neighbour).
 pub fn days_touched(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
     let mut days = BTreeSet::new();
+    // Rows come mostly in time order: remember the last day looked up.
+    let mut known: Option<DayWindow> = None;
+    let mut date_of = |t: Ms| match known {
+        Some(d) if d.start <= t && t < d.end => d.date,
+        _ => {
+            let d = DayWindow::cached(tz, local_date(tz, t));
+            known = Some(d);
+            d.date
+        }
+    };
     for r in rows {
-        let (first, last) = (local_date(tz, r.start.timestamp_millis()), local_date(tz, r.end.timestamp_millis()));
+        let (first, last) = (date_of(r.start.timestamp_millis()), date_of(r.end.timestamp_millis()));
         let mut d = first - Duration::days(1);
         while d <= last + Duration::days(1) {
             days.insert(d);
@@ -274,9 +290,9 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
         if boundary && let Some((worker, zone)) = current.take() {
             let tz: Tz =
                 zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
-            let loaded = Loaded::new(std::mem::take(&mut batch));
+            let loaded = Loaded::new(std::mem::take(&mut batch), infer_gap);
             for date in days_touched(tz, &loaded.rows) {
-                if let Some(day) = compute_day(&loaded, tz, date, infer_gap) {
+                if let Some(day) = compute_day(&loaded, tz, date) {
                     copy_line(&mut text, worker, tz, &day);
                 }
             }

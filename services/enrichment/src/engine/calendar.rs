@@ -28,6 +28,22 @@ impl DayWindow {
         Self { date, start, end, nights: [(start, six.min(end)), (ten.max(start), end)], weekend: is_weekend(date) }
     }
 
+    /// [`DayWindow::new`], remembered per thread (time-zone arithmetic is the costly part of
+    /// a day, and every worker of a market shares the same days).
+    pub fn cached(tz: Tz, date: NaiveDate) -> Self {
+        thread_local! {
+            static DAYS: std::cell::RefCell<std::collections::HashMap<(Tz, NaiveDate), DayWindow>> =
+                std::cell::RefCell::new(std::collections::HashMap::new());
+        }
+        DAYS.with(|days| {
+            let mut days = days.borrow_mut();
+            if days.len() > 100_000 {
+                days.clear();
+            }
+            *days.entry((tz, date)).or_insert_with(|| DayWindow::new(tz, date))
+        })
+    }
+
     pub fn span(&self) -> Span {
         (self.start, self.end)
     }

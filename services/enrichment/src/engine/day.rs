@@ -7,7 +7,7 @@
 //! to the first platforms in order; so per-platform figures add up to the totals exactly.
 
 use super::calendar::DayWindow;
-use super::spans::{clip, overlap};
+use super::spans::{clip_sorted, overlap};
 use super::timeline::Timeline;
 use super::{Ms, Span};
 
@@ -57,15 +57,15 @@ pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
     let mut edges: Vec<(Ms, usize, bool, i32)> = Vec::new();
     let mut inferred = false;
     for p in 0..platforms {
-        let online = clip(&timeline.online_by[p], window);
-        if timeline.inferred[p] && !online.is_empty() {
+        let mut online = clip_sorted(&timeline.online_by[p], window).peekable();
+        if online.peek().is_some() && timeline.inferred(p, window) {
             inferred = true;
         }
         for (s, e) in online {
             edges.push((s, p, false, 1));
             edges.push((e, p, false, -1));
         }
-        for (s, e) in clip(&timeline.engaged_by[p], window) {
+        for (s, e) in clip_sorted(&timeline.engaged_by[p], window) {
             edges.push((s, p, true, 1));
             edges.push((e, p, true, -1));
         }
@@ -120,7 +120,7 @@ pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
 
 /// The part of `spans` (sorted, disjoint) inside the day.
 pub fn within(spans: &[Span], day: &DayWindow) -> Ms {
-    clip(spans, day.span()).iter().map(|(s, e)| e - s).sum()
+    clip_sorted(spans, day.span()).map(|(s, e)| e - s).sum()
 }
 
 #[cfg(test)]
@@ -225,6 +225,24 @@ mod tests {
     }
 
     proptest! {
+        /// What makes an incremental recompute equal a full one: a day's figures from the
+        /// timeline of everything equal those from the timeline of its context only.
+        #[test]
+        fn a_day_depends_only_on_activity_within_a_day_of_it(p in pieces()) {
+            let tz: Tz = "Europe/Berlin".parse().unwrap();
+            let whole = Timeline::build(&p, 3, 15 * MIN);
+            let first = super::super::calendar::local_date(tz, 0) - chrono::Duration::days(1);
+            for k in 0..6 {
+                let d = DayWindow::new(tz, first + chrono::Duration::days(k));
+                let near: Vec<Piece> = p
+                    .iter()
+                    .copied()
+                    .filter(|x| x.start < d.end + 24 * 60 * MIN && x.end > d.start - 24 * 60 * MIN)
+                    .collect();
+                prop_assert_eq!(figures(&whole, &d), figures(&Timeline::build(&near, 3, 15 * MIN), &d));
+            }
+        }
+
         #[test]
         fn shares_add_up_and_days_add_up_to_the_whole(p in pieces(), seed in any::<u64>()) {
             let tz: Tz = "America/New_York".parse().unwrap();

@@ -38,6 +38,20 @@ pub fn clip(spans: &[Span], window: Span) -> Vec<Span> {
         .collect()
 }
 
+/// The parts of sorted disjoint `spans` inside `window`, found by binary search.
+pub fn clip_sorted(spans: &[Span], window: Span) -> impl Iterator<Item = Span> + '_ {
+    let first = spans.partition_point(|&(_, e)| e <= window.0);
+    spans[first..].iter().take_while(move |&&(s, _)| s < window.1).filter_map(move |&(s, e)| {
+        let (s, e) = (s.max(window.0), e.min(window.1));
+        (e > s).then_some((s, e))
+    })
+}
+
+/// Whether any of sorted disjoint `spans` overlaps `window`.
+pub fn overlaps_any(spans: &[Span], window: Span) -> bool {
+    clip_sorted(spans, window).next().is_some()
+}
+
 /// Whether instant `t` lies in one of sorted disjoint `spans`.
 pub fn contains(spans: &[Span], t: Ms) -> bool {
     let i = spans.partition_point(|&(_, e)| e <= t);
@@ -86,6 +100,12 @@ mod tests {
         fn every_covered_instant_stays_covered(v in spans(), t in 0i64..11_000) {
             let covered = v.iter().any(|&(s, e)| s <= t && t < e);
             prop_assert_eq!(contains(&union(v), t), covered);
+        }
+
+        #[test]
+        fn the_binary_search_clip_equals_the_plain_one(v in spans(), a in 0i64..11_000, len in 0i64..3000) {
+            let u = union(v);
+            prop_assert_eq!(clip_sorted(&u, (a, a + len)).collect::<Vec<_>>(), clip(&u, (a, a + len)));
         }
 
         #[test]

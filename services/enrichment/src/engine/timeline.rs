@@ -1,7 +1,17 @@
 //! One worker's activity of all platforms, as per-platform unions.
+//!
+//! Online time is inferred locally: a gap between two jobs of a platform, shorter than the
+//! inference gap, counts as online when that platform has no session within
+//! [`SESSION_WINDOW`] of the gap (it sends only jobs around then). Every decision depends
+//! only on activity near it, so a timeline built from any stretch of activity that covers
+//! a day and [`super::MS_PER_HOUR`]`* 12` plus the gap either side agrees on that day.
 
-use super::spans::{contains, union};
-use super::{Kind, Ms, Piece, Span};
+use super::spans::{contains, overlaps_any, union};
+use super::{Kind, MS_PER_HOUR, Ms, Piece, Span};
+
+/// How near a session must be for a platform's online time to count as reported rather
+/// than inferred.
+pub const SESSION_WINDOW: Ms = 12 * MS_PER_HOUR;
 
 /// A worker's time, per platform and in total.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,8 +20,8 @@ pub struct Timeline {
     pub online_by: Vec<Vec<Span>>,
     /// Per platform: engaged time.
     pub engaged_by: Vec<Vec<Span>>,
-    /// Per platform: whether its online time was inferred (it sent engagements, no sessions).
-    pub inferred: Vec<bool>,
+    /// Per platform: its sessions (union), to tell reported from inferred online time.
+    pub sessions_by: Vec<Vec<Span>>,
     /// Online time of all platforms, counted once.
     pub online: Vec<Span>,
     /// Engaged time of all platforms, counted once.
@@ -19,9 +29,8 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// `pieces` refer to platforms `0..platforms`. A platform that sent no sessions gets
-    /// online time inferred: the gaps between its engagements shorter than `infer_gap`
-    /// count as online.
+    /// `pieces` refer to platforms `0..platforms`. Where a platform sent no session near a
+    /// gap between its engagements shorter than `infer_gap`, the gap counts as online.
     pub fn build(pieces: &[Piece], platforms: usize, infer_gap: Ms) -> Self {
         let mut sessions: Vec<Vec<Span>> = vec![Vec::new(); platforms];
         let mut engagements: Vec<Vec<Span>> = vec![Vec::new(); platforms];
@@ -34,21 +43,21 @@ impl Timeline {
         let mut timeline = Timeline {
             online_by: Vec::with_capacity(platforms),
             engaged_by: Vec::with_capacity(platforms),
-            inferred: Vec::with_capacity(platforms),
+            sessions_by: Vec::with_capacity(platforms),
             online: Vec::new(),
             engaged: Vec::new(),
         };
         for (sessions, engagements) in sessions.into_iter().zip(engagements) {
             let engaged = union(engagements);
-            let inferred = sessions.is_empty() && !engaged.is_empty();
-            let mut online = sessions;
+            let sessions = union(sessions);
+            let mut online = sessions.clone();
             online.extend_from_slice(&engaged);
-            if inferred {
-                online.extend(engaged.windows(2).filter(|w| w[1].0 - w[0].1 < infer_gap).map(|w| (w[0].1, w[1].0)));
-            }
+            online.extend(engaged.windows(2).map(|w| (w[0].1, w[1].0)).filter(|&(s, e)| {
+                e - s < infer_gap && !overlaps_any(&sessions, (s - SESSION_WINDOW, e + SESSION_WINDOW))
+            }));
             timeline.online_by.push(union(online));
             timeline.engaged_by.push(engaged);
-            timeline.inferred.push(inferred);
+            timeline.sessions_by.push(sessions);
         }
         timeline.online = union(timeline.online_by.concat());
         timeline.engaged = union(timeline.engaged_by.concat());
@@ -57,6 +66,12 @@ impl Timeline {
 
     pub fn platforms(&self) -> usize {
         self.online_by.len()
+    }
+
+    /// Whether platform `p`'s online time in `window` is inferred: it sent no session
+    /// within [`SESSION_WINDOW`] of the window.
+    pub fn inferred(&self, p: usize, window: Span) -> bool {
+        !overlaps_any(&self.sessions_by[p], (window.0 - SESSION_WINDOW, window.1 + SESSION_WINDOW))
     }
 
     /// The platforms a worker was online on, and engaged on, at instant `t`.
@@ -82,7 +97,7 @@ mod tests {
         let t = Timeline::build(&[piece(0, Kind::Session, 0, 60), piece(0, Kind::Engagement, 50, 90)], 1, 15 * MIN);
         assert_eq!(t.online, vec![(0, 90 * MIN)]);
         assert_eq!(t.engaged, vec![(50 * MIN, 90 * MIN)]);
-        assert!(!t.inferred[0]);
+        assert!(!t.inferred(0, (0, 90 * MIN)));
     }
 
     #[test]
@@ -98,6 +113,6 @@ mod tests {
         );
         // The 10-minute gap is inferred online; the 30-minute one is not.
         assert_eq!(t.online, vec![(0, 40 * MIN), (70 * MIN, 80 * MIN)]);
-        assert!(t.inferred[0]);
+        assert!(t.inferred(0, (0, 80 * MIN)));
     }
 }

@@ -65,10 +65,11 @@ pub async fn get(
     let t = query.t.timestamp_millis();
     let date = local_date(tz, t);
     let mut conn = state.pool.acquire().await?;
-    let loaded = Loaded::around(&mut conn, worker, tz, date, date).await?;
+    let infer_gap = state.settings.infer_gap_ms();
+    let loaded = Loaded::around(&mut conn, worker, tz, date, date, infer_gap).await?;
     drop(conn);
     // The same timeline the stored day was computed from.
-    let timeline = loaded.timeline(&DayWindow::new(tz, date), state.settings.infer_gap_ms());
+    let timeline = loaded.timeline(&DayWindow::new(tz, date), infer_gap);
     let (on, engaged) = timeline.at(t);
     let names = |ps: &[usize]| ps.iter().map(|&p| loaded.platforms[p].clone()).collect::<Vec<_>>();
     let body = ActivityAt {
@@ -76,7 +77,7 @@ pub async fn get(
         t: query.t,
         online: !on.is_empty(),
         engaged: !engaged.is_empty(),
-        online_inferred: on.iter().any(|&p| timeline.inferred[p]),
+        online_inferred: on.iter().any(|&p| timeline.inferred(p, (t, t + 1))),
         platforms_online: names(&on),
         platforms_engaged: names(&engaged),
         insured: defs
