@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary, a real PostgreSQL, a real OTLP receiver.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
 
+mod attack_matrix;
 mod batch_kill;
 mod demo;
 mod feed;

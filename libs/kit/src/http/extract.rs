@@ -132,19 +132,28 @@ impl<T> std::ops::Deref for Query<T> {
     }
 }
 
-impl<T: DeserializeOwned> FromRequest for Query<T> {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+impl<T: DeserializeOwned> Query<T> {
+    /// Parses the request's query string. Routes whose caller check is asynchronous
+    /// (`ReadsWorker` asks identity) call this after it, so that validation never answers
+    /// before authorisation: actix polls sibling extractors together, and a synchronous
+    /// one's error would win.
+    pub fn parse(req: &HttpRequest) -> Result<Self, ApiError> {
         let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
-        let result = serde_path_to_error::deserialize(pairs).map(Query).map_err(|err| {
+        serde_path_to_error::deserialize(pairs).map(Query).map_err(|err| {
             let path = err.path().to_string();
             let message = err.into_inner().to_string();
             let field = field_path(&path, &message);
             ApiError::bad_request("invalid_query", format!("query parameter {field}: {message}"))
                 .with_errors(vec![FieldProblem::new(field, message)])
-        });
-        std::future::ready(result)
+        })
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Self::parse(req))
     }
 }

@@ -1,7 +1,7 @@
 //! `GET /v1/workers/{id}/activities?from=&to=&limit=&cursor=`: a worker's activities of
 //! all linked platforms overlapping a time range, oldest first, paged with an opaque cursor.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use gigcover_kit::auth::{ReadsWorker, needs};
@@ -92,9 +92,10 @@ fn decode_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, String, String)> {
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     reader: ReadsWorker<needs::ActivityDetail>,
-    range: Query<Range>,
+    req: HttpRequest,
     state: web::Data<IngestState>,
 ) -> ApiResult<HttpResponse> {
+    let range = Query::<Range>::parse(&req)?;
     let worker = reader.worker;
     if range.to <= range.from {
         return Err(ApiError::bad_request("invalid_query", "to must be after from"));

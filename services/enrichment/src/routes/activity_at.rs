@@ -1,7 +1,7 @@
 //! `GET /v1/workers/{id}/activity-at?t=`: was the worker online, engaged or insured at an
 //! instant, and on which platform. Claims verification asks this.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use gigcover_kit::ApiResult;
 use gigcover_kit::auth::{ReadsWorker, needs};
@@ -53,9 +53,10 @@ pub struct ActivityAt {
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     reader: ReadsWorker<needs::ActivityDetail>,
-    query: Query<AtQuery>,
+    req: HttpRequest,
     state: web::Data<State>,
 ) -> ApiResult<HttpResponse> {
+    let query = Query::<AtQuery>::parse(&req)?;
     let worker = reader.worker;
     let tz = zone_of(&state.pool, worker).await?;
     let defs = match &query.definition {

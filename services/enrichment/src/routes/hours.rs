@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use gigcover_kit::auth::{ConsentScope, ReadsWorker, needs};
 use gigcover_kit::http::Query;
@@ -148,9 +148,10 @@ pub async fn compute(state: &State, worker: uuid::Uuid, query: &HoursQuery, earn
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     reader: ReadsWorker<needs::Hours>,
-    query: Query<HoursQuery>,
+    req: HttpRequest,
     state: web::Data<State>,
 ) -> ApiResult<HttpResponse> {
+    let query = Query::<HoursQuery>::parse(&req)?;
     let earnings = reader.may_see(ConsentScope::HoursAndEarnings);
     Ok(HttpResponse::Ok().json(compute(&state, reader.worker, &query, earnings).await?))
 }
@@ -162,9 +163,10 @@ pub async fn get(
               (status = 400, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn statement(
     reader: ReadsWorker<needs::HoursAndEarnings>,
-    query: Query<HoursQuery>,
+    req: HttpRequest,
     state: web::Data<State>,
 ) -> ApiResult<HttpResponse> {
+    let query = Query::<HoursQuery>::parse(&req)?;
     let view = compute(&state, reader.worker, &query, true).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| ApiError::from(anyhow::Error::from(e));

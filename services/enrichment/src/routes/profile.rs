@@ -1,7 +1,7 @@
 //! `GET /v1/workers/{id}/profile?as_of=`: rolling 4- and 12-week profiles, the inputs
 //! pricing rates a worker on.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Duration, NaiveDate};
 use gigcover_kit::ApiResult;
 use gigcover_kit::auth::{ConsentScope, ReadsWorker, needs};
@@ -130,9 +130,10 @@ async fn window(
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn get(
     reader: ReadsWorker<needs::Hours>,
-    query: Query<ProfileQuery>,
+    req: HttpRequest,
     state: web::Data<State>,
 ) -> ApiResult<HttpResponse> {
+    let query = Query::<ProfileQuery>::parse(&req)?;
     let worker = reader.worker;
     let tz = zone_of(&state.pool, worker).await?;
     let as_of = query.as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
