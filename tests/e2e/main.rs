@@ -5,6 +5,7 @@ mod attack_matrix;
 mod batch_kill;
 mod demo;
 mod feed;
+mod personal_data;
 mod serve_all;
 mod shutdown;
 mod telemetry;

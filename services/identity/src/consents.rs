@@ -53,12 +53,12 @@ fn scope_of(text: &str) -> ApiResult<ConsentScope> {
 
 /// The worker a consent route acts on: only the worker themself changes consent; ops may
 /// also read.
-fn worker(caller: &Principal, path_id: &str, write: bool) -> ApiResult<Uuid> {
+pub(crate) fn worker(caller: &Principal, path_id: &str, write: bool) -> ApiResult<Uuid> {
     let id: Uuid = path_id.parse().map_err(|_| ApiError::not_found("worker"))?;
     match caller.role {
         Role::Worker if caller.worker_id().map(|w| w.as_uuid()) == Some(id) => Ok(id),
         Role::Ops if !write => Ok(id),
-        Role::Ops => Err(ApiError::forbidden("only the worker changes their consent")),
+        Role::Ops => Err(ApiError::forbidden("only the worker themself may change this")),
         _ => Err(ApiError::not_found("worker")),
     }
 }
@@ -160,21 +160,24 @@ pub async fn list(
     pool: web::Data<PgPool>,
 ) -> ApiResult<HttpResponse> {
     let worker = worker(&caller, &path, false)?;
+    Ok(HttpResponse::Ok().json(current(&pool, worker).await?))
+}
+
+/// The worker's current grants.
+pub(crate) async fn current(pool: &PgPool, worker: Uuid) -> ApiResult<Vec<Consent>> {
     type Row = (String, String, DateTime<Utc>, Option<DateTime<Utc>>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT insurer_id, scope, granted_at, expires_at FROM consents
          WHERE worker_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) ORDER BY insurer_id",
     )
     .bind(worker)
-    .fetch_all(pool.get_ref())
+    .fetch_all(pool)
     .await?;
-    let consents = rows
-        .into_iter()
+    rows.into_iter()
         .map(|(insurer_id, scope, granted_at, expires_at)| {
             Ok(Consent { insurer_id, scope: scope_of(&scope)?, granted_at, expires_at })
         })
-        .collect::<ApiResult<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(consents))
+        .collect()
 }
 
 /// Every grant, change and revocation, oldest first.
@@ -186,18 +189,22 @@ pub async fn audit(
     pool: web::Data<PgPool>,
 ) -> ApiResult<HttpResponse> {
     let worker = worker(&caller, &path, false)?;
+    Ok(HttpResponse::Ok().json(audit_of(&pool, worker).await?))
+}
+
+/// Every grant, change and revocation of the worker, oldest first.
+pub(crate) async fn audit_of(pool: &PgPool, worker: Uuid) -> ApiResult<Vec<AuditEntry>> {
     type Row = (String, String, Option<String>, Option<DateTime<Utc>>, DateTime<Utc>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT insurer_id, action, scope, expires_at, at FROM consent_audit WHERE worker_id = $1 ORDER BY id",
     )
     .bind(worker)
-    .fetch_all(pool.get_ref())
+    .fetch_all(pool)
     .await?;
-    let entries: Vec<AuditEntry> = rows
+    Ok(rows
         .into_iter()
         .map(|(insurer_id, action, scope, expires_at, at)| AuditEntry { insurer_id, action, scope, expires_at, at })
-        .collect();
-    Ok(HttpResponse::Ok().json(entries))
+        .collect())
 }
 
 /// Every read of the worker's data by an insurer, newest first (up to 1000).
@@ -209,17 +216,21 @@ pub async fn access_log(
     pool: web::Data<PgPool>,
 ) -> ApiResult<HttpResponse> {
     let worker = worker(&caller, &path, false)?;
+    Ok(HttpResponse::Ok().json(reads_of(&pool, worker).await?))
+}
+
+/// The insurer reads of the worker's data, newest first (up to 1000).
+pub(crate) async fn reads_of(pool: &PgPool, worker: Uuid) -> ApiResult<Vec<AccessEntry>> {
     let rows: Vec<(String, String, String, String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT insurer_id, scope, service, resource, at FROM access_log WHERE worker_id = $1 ORDER BY id DESC LIMIT 1000",
     )
     .bind(worker)
-    .fetch_all(pool.get_ref())
+    .fetch_all(pool)
     .await?;
-    let entries: Vec<AccessEntry> = rows
+    Ok(rows
         .into_iter()
         .map(|(insurer_id, scope, service, resource, at)| AccessEntry { insurer_id, scope, service, resource, at })
-        .collect();
-    Ok(HttpResponse::Ok().json(entries))
+        .collect())
 }
 
 /// For our services: may this insurer read this worker's data of this scope now? An

@@ -7,6 +7,7 @@ pub mod clients;
 mod consents;
 mod dev_login;
 mod keys;
+pub mod personal;
 mod routes;
 mod token;
 
@@ -32,9 +33,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 #[openapi(
     paths(keys::jwks, token::issue, dev_login::login, routes::create, routes::list, routes::rotate, routes::revoke,
           consents::grant, consents::revoke, consents::list, consents::audit, consents::access_log, consents::check,
+          personal::routes::put, personal::routes::get, personal::routes::export, personal::routes::erase,
           gigcover_feed::serve::events),
     tags((name = "keys", description = "Token signing keys"), (name = "clients", description = "OAuth2 clients and tokens"),
-          (name = "consent", description = "Workers' consent to insurers, and who read what"))
+          (name = "consent", description = "Workers' consent to insurers, and who read what"),
+          (name = "personal data", description = "Workers' personal data: encrypted, exportable, erasable"))
 )]
 struct ApiDoc;
 
@@ -70,6 +73,12 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         tracing::warn!("the development login is on: anyone reaching identity can sign in as any worker");
     }
     let dev_login = web::Data::new(dev_login::DevLoginEnabled(settings.dev_login));
+    let crypto: gigcover_kit::crypto::CryptoSettings = ctx.config.section("crypto")?;
+    let sealer = gigcover_kit::crypto::Sealer::from_settings(&crypto, ctx.settings.environment.is_production())?;
+    let personal = web::Data::new(personal::routes::PersonalState {
+        wrapper: Arc::new(personal::keys::LocalKeyWrapper(sealer)),
+        aggregation: ctx.client_for(ServiceName::Aggregation),
+    });
     keys::ensure_signing_key(&ctx.pool).await?;
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
@@ -80,7 +89,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(issuer.clone()).app_data(dev_login.clone());
+            cfg.app_data(issuer.clone()).app_data(dev_login.clone()).app_data(personal.clone());
             server.configure(cfg);
             cfg.route("/.well-known/jwks.json", web::get().to(keys::jwks))
                 .service(
@@ -98,7 +107,11 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
                 .route("/v1/workers/{id}/consents/{insurer}", web::put().to(consents::grant))
                 .route("/v1/workers/{id}/consents/{insurer}", web::delete().to(consents::revoke))
                 .route("/v1/workers/{id}/access-log", web::get().to(consents::access_log))
-                .route("/v1/consents/check", web::post().to(consents::check));
+                .route("/v1/consents/check", web::post().to(consents::check))
+                .route("/v1/workers/{id}/personal-data", web::put().to(personal::routes::put))
+                .route("/v1/workers/{id}/personal-data", web::get().to(personal::routes::get))
+                .route("/v1/workers/{id}/export", web::get().to(personal::routes::export))
+                .route("/v1/workers/{id}/erasure", web::post().to(personal::routes::erase));
         }),
         background: vec![feed.listener],
     })
