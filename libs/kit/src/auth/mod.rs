@@ -34,6 +34,18 @@ pub struct AuthSettings {
     pub public_keys: Vec<PublicKeyConfig>,
     /// Clock skew tolerated on `exp`/`nbf`, in seconds.
     pub leeway_secs: u64,
+    /// The workers' identity provider in production (Cognito, Auth0): its tokens' `sub`
+    /// must be the gigcover worker id (a UUID); they are always worker tokens.
+    pub worker_idp: Option<WorkerIdp>,
+}
+
+/// An external identity provider that signs workers in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerIdp {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
 }
 
 impl Default for AuthSettings {
@@ -44,6 +56,7 @@ impl Default for AuthSettings {
             jwks_url: None,
             public_keys: Vec::new(),
             leeway_secs: 30,
+            worker_idp: None,
         }
     }
 }

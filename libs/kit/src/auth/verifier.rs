@@ -9,7 +9,7 @@ use jsonwebtoken::{Validation, decode, decode_header};
 use tokio::sync::{Mutex, RwLock};
 
 use super::AuthSettings;
-use super::claims::{Claims, Principal};
+use super::claims::{Claims, Principal, Role};
 use super::keys::{ACCEPTED, KeyError, VerificationKey};
 use crate::error::ApiError;
 
@@ -105,6 +105,9 @@ pub struct TrustedIssuer {
     issuer: String,
     audience: String,
     keys: KeySource,
+    /// An external identity provider for workers (Cognito, Auth0): its tokens carry no
+    /// role of ours, and whatever they claim, their bearer is the worker named by `sub`.
+    workers_only: bool,
 }
 
 impl TrustedIssuer {
@@ -126,7 +129,14 @@ impl TrustedIssuer {
                     refreshing: Mutex::new(()),
                 }),
             },
+            workers_only: false,
         }
+    }
+
+    /// Marks this issuer as the workers' identity provider (see `workers_only`).
+    pub fn for_workers(mut self) -> Self {
+        self.workers_only = true;
+        self
     }
 
     /// Fixed public keys, each pinned to its algorithm.
@@ -136,7 +146,12 @@ impl TrustedIssuer {
         keys: &[super::PublicKeyConfig],
     ) -> Result<Self, KeyError> {
         let keys = keys.iter().map(VerificationKey::from_config).collect::<Result<HashMap<_, _>, _>>()?;
-        Ok(Self { issuer: issuer.into(), audience: audience.into(), keys: KeySource { fixed: keys, jwks: None } })
+        Ok(Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            keys: KeySource { fixed: keys, jwks: None },
+            workers_only: false,
+        })
     }
 
     /// Also trusts `keys` (checked before the JWKS).
@@ -157,6 +172,14 @@ impl TrustedIssuer {
             None => Ok(None),
         }
     }
+}
+
+/// What we read from a worker identity provider's token (its other claims are its own).
+#[derive(serde::Deserialize)]
+struct ExternalClaims {
+    sub: String,
+    #[serde(default)]
+    jti: Option<String>,
 }
 
 /// Verifies tokens; shared by every route of a service as app data.
@@ -181,7 +204,11 @@ impl Verifier {
                     .and_keys(&auth.public_keys)?
             }
         };
-        Ok(Self::new(vec![issuer], auth.leeway_secs))
+        let mut issuers = vec![issuer];
+        if let Some(idp) = &auth.worker_idp {
+            issuers.push(TrustedIssuer::with_jwks(&idp.issuer, &idp.audience, &idp.jwks_url).for_workers());
+        }
+        Ok(Self::new(issuers, auth.leeway_secs))
     }
 
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
@@ -208,7 +235,7 @@ impl Verifier {
         validation.set_audience(&[&issuer.audience]);
         validation.validate_nbf = true;
         validation.leeway = self.leeway;
-        let data = decode::<Claims>(token, &key.key, &validation).map_err(|e| {
+        let rejected = |e: jsonwebtoken::errors::Error| {
             AuthError::Rejected(
                 match e.kind() {
                     ErrorKind::ExpiredSignature => "it has expired",
@@ -222,7 +249,18 @@ impl Verifier {
                 }
                 .to_owned(),
             )
-        })?;
+        };
+        if issuer.workers_only {
+            let data = decode::<ExternalClaims>(token, &key.key, &validation).map_err(rejected)?;
+            return Ok(Principal {
+                subject: data.claims.sub,
+                role: Role::Worker,
+                tenant: None,
+                scopes: Vec::new(),
+                token_id: data.claims.jti,
+            });
+        }
+        let data = decode::<Claims>(token, &key.key, &validation).map_err(rejected)?;
         Ok(data.claims.into())
     }
 }

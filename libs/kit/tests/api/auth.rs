@@ -128,3 +128,41 @@ async fn a_route_for_one_role_refuses_the_others_with_403() {
     assert_eq!(status, 403);
     assert_eq!(body["code"], "forbidden");
 }
+
+/// The workers' external identity provider (Cognito in production): its tokens are worker
+/// tokens whatever they claim, checked against its own issuer, audience and keys.
+#[tokio::test]
+async fn a_worker_identity_providers_token_is_a_worker_whatever_it_claims() {
+    use gigcover_kit::auth::{TrustedIssuer, Verifier};
+    let ours = TestKeys::default();
+    let idp = TestKeys::from_seed("idp-key-1", [3u8; 32]);
+    let idp_issuer = "https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_pool";
+    let verifier = Verifier::new(
+        vec![
+            TrustedIssuer::with_keys(ISSUER, AUDIENCE, &[ours.public_key_config()]).unwrap(),
+            TrustedIssuer::with_keys(idp_issuer, "gigcover-app", &[idp.public_key_config()]).unwrap().for_workers(),
+        ],
+        30,
+    );
+    let now = chrono::Utc::now().timestamp();
+    let worker = uuid::Uuid::now_v7().to_string();
+    let claims = |aud: &str, extra: Value| {
+        let mut c = json!({"iss": idp_issuer, "aud": aud, "sub": worker, "exp": now + 600, "iat": now,
+                           "token_use": "id", "email": "someone@example.org"});
+        c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        c
+    };
+    // Claiming to be ops changes nothing.
+    let p = verifier.verify(&idp.sign(&claims("gigcover-app", json!({"role": "ops"})))).await.unwrap();
+    assert_eq!((p.role, p.subject.as_str(), p.tenant.as_deref()), (Role::Worker, worker.as_str(), None));
+    assert!(p.worker_id().is_some());
+    assert!(verifier.verify(&idp.sign(&claims("another-app", json!({})))).await.is_err(), "wrong audience");
+    let mut no_exp = claims("gigcover-app", json!({}));
+    no_exp.as_object_mut().unwrap().remove("exp");
+    assert!(verifier.verify(&idp.sign(&no_exp)).await.is_err(), "no exp");
+    // Our own keys do not sign for the IdP's issuer, nor its keys for ours.
+    assert!(verifier.verify(&ours.sign(&claims("gigcover-app", json!({})))).await.is_err());
+    let mut as_ours = ours.claims(Role::Ops, "ops", None);
+    as_ours["iss"] = json!(ISSUER);
+    assert!(verifier.verify(&idp.sign(&as_ours)).await.is_err());
+}
