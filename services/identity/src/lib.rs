@@ -50,11 +50,14 @@ pub struct IdentitySettings {
     /// The development login (`POST /v1/dev/worker-login`): worker tokens without an
     /// identity provider. For the embedded default and the demo; never in production.
     pub dev_login: bool,
+    /// AWS KMS for wrapping workers' data keys; required in production. Without it the
+    /// local master key (`crypto`) wraps them.
+    pub kms: Option<personal::kms::KmsSettings>,
 }
 
 impl Default for IdentitySettings {
     fn default() -> Self {
-        Self { token_ttl_secs: 900, dev_login: false }
+        Self { token_ttl_secs: 900, dev_login: false, kms: None }
     }
 }
 
@@ -73,10 +76,18 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         tracing::warn!("the development login is on: anyone reaching identity can sign in as any worker");
     }
     let dev_login = web::Data::new(dev_login::DevLoginEnabled(settings.dev_login));
-    let crypto: gigcover_kit::crypto::CryptoSettings = ctx.config.section("crypto")?;
-    let sealer = gigcover_kit::crypto::Sealer::from_settings(&crypto, ctx.settings.environment.is_production())?;
+    let wrapper: Arc<dyn personal::keys::KeyWrapper> = match settings.kms.clone() {
+        Some(kms) => Arc::new(personal::kms::KmsKeyWrapper::new(kms)),
+        None if ctx.settings.environment.is_production() => {
+            anyhow::bail!("identity.kms is required in production (workers' data keys are wrapped by AWS KMS)")
+        }
+        None => {
+            let crypto: gigcover_kit::crypto::CryptoSettings = ctx.config.section("crypto")?;
+            Arc::new(personal::keys::LocalKeyWrapper(gigcover_kit::crypto::Sealer::from_settings(&crypto, false)?))
+        }
+    };
     let personal = web::Data::new(personal::routes::PersonalState {
-        wrapper: Arc::new(personal::keys::LocalKeyWrapper(sealer)),
+        wrapper,
         aggregation: ctx.client_for(ServiceName::Aggregation),
     });
     keys::ensure_signing_key(&ctx.pool).await?;

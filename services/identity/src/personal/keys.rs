@@ -1,13 +1,13 @@
-//! Wrapping per-worker data keys with a master key. The embedded default wraps with the
-//! kit's sealer (the local master key file); production would wrap with AWS KMS behind the
-//! same trait (not built yet: AWS cannot be reached here).
+//! Wrapping per-worker data keys with a master key: the local master key (the kit's sealer)
+//! in the embedded default, AWS KMS in production (`kms`), behind one trait.
 
+use futures::future::BoxFuture;
 use gigcover_kit::crypto::Sealer;
 use uuid::Uuid;
 
 pub trait KeyWrapper: Send + Sync {
-    fn wrap(&self, worker: Uuid, data_key: &[u8; 32]) -> anyhow::Result<Vec<u8>>;
-    fn unwrap(&self, worker: Uuid, wrapped: &[u8]) -> anyhow::Result<[u8; 32]>;
+    fn wrap<'a>(&'a self, worker: Uuid, data_key: &'a [u8; 32]) -> BoxFuture<'a, anyhow::Result<Vec<u8>>>;
+    fn unwrap<'a>(&'a self, worker: Uuid, wrapped: &'a [u8]) -> BoxFuture<'a, anyhow::Result<[u8; 32]>>;
 }
 
 /// The master key is the kit's sealer key; the worker id is bound in as associated data,
@@ -15,12 +15,14 @@ pub trait KeyWrapper: Send + Sync {
 pub struct LocalKeyWrapper(pub Sealer);
 
 impl KeyWrapper for LocalKeyWrapper {
-    fn wrap(&self, worker: Uuid, data_key: &[u8; 32]) -> anyhow::Result<Vec<u8>> {
-        self.0.seal(data_key, format!("data-key:{worker}").as_bytes())
+    fn wrap<'a>(&'a self, worker: Uuid, data_key: &'a [u8; 32]) -> BoxFuture<'a, anyhow::Result<Vec<u8>>> {
+        Box::pin(async move { self.0.seal(data_key, format!("data-key:{worker}").as_bytes()) })
     }
 
-    fn unwrap(&self, worker: Uuid, wrapped: &[u8]) -> anyhow::Result<[u8; 32]> {
-        let key = self.0.open(wrapped, format!("data-key:{worker}").as_bytes())?;
-        key.try_into().map_err(|_| anyhow::anyhow!("a wrapped data key of the wrong length"))
+    fn unwrap<'a>(&'a self, worker: Uuid, wrapped: &'a [u8]) -> BoxFuture<'a, anyhow::Result<[u8; 32]>> {
+        Box::pin(async move {
+            let key = self.0.open(wrapped, format!("data-key:{worker}").as_bytes())?;
+            key.try_into().map_err(|_| anyhow::anyhow!("a wrapped data key of the wrong length"))
+        })
     }
 }

@@ -3,5 +3,7 @@
 //! crypto-shredding.
 
 pub mod keys;
+pub mod kms;
 pub mod routes;
+pub mod sigv4;
 pub mod store;

@@ -97,13 +97,13 @@ pub async fn put(pool: &PgPool, wrapper: &dyn KeyWrapper, worker: Uuid, data: &P
             .fetch_optional(&mut *tx)
             .await?;
     let key = match wrapped {
-        Some(w) => wrapper.unwrap(worker, &w)?,
+        Some(w) => wrapper.unwrap(worker, &w).await?,
         None => {
             let mut key = [0u8; 32];
             getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness for a data key: {e}"))?;
             sqlx::query("INSERT INTO worker_keys (worker_id, wrapped_key) VALUES ($1, $2)")
                 .bind(worker)
-                .bind(wrapper.wrap(worker, &key)?)
+                .bind(wrapper.wrap(worker, &key).await?)
                 .execute(&mut *tx)
                 .await?;
             key
@@ -132,7 +132,7 @@ pub async fn get(pool: &PgPool, wrapper: &dyn KeyWrapper, worker: Uuid) -> ApiRe
     .fetch_optional(pool)
     .await?;
     let Some((wrapped, sealed)) = row else { return Ok(None) };
-    let key = wrapper.unwrap(worker, &wrapped)?;
+    let key = wrapper.unwrap(worker, &wrapped).await?;
     let plain = Sealer::from_key(&key).open(&sealed, &aad(worker))?;
     Ok(Some(serde_json::from_slice(&plain).map_err(anyhow::Error::from)?))
 }
