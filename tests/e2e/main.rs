@@ -6,6 +6,7 @@ mod batch_kill;
 mod demo;
 mod feed;
 mod personal_data;
+mod quotes;
 mod serve_all;
 mod shutdown;
 mod telemetry;

@@ -1,7 +1,14 @@
-//! The pricing service: insurers' products and tariffs, marketplace quotes, policies and usage-based billing.
+//! The pricing service: insurers' products and tariffs, marketplace quotes.
 //!
-//! So far the service serves the kit's health, OpenAPI and problem+json, and its event
-//! feed (`GET /v1/events`) from its own schema; its domain arrives with its issue.
+//! - `tariff`: tariffs as data and the premium they give, explained line by line (pure);
+//! - `products`: products and tariff versions, scoped to their insurer;
+//! - `quotes`: a worker's profile from enrichment priced by every product of a kind.
+//!
+//! Policies and usage-based billing arrive with the rest of the pricing issue.
+
+pub mod products;
+pub mod quotes;
+pub mod tariff;
 
 use std::sync::Arc;
 
@@ -12,6 +19,9 @@ use gigcover_kit::http::{ServiceContext, ServiceRoutes};
 use gigcover_kit::service::ServiceSpec;
 use utoipa::OpenApi as _;
 
+/// The insured-time definition a profile is read with when a tariff names none.
+pub const DEFAULT_DEFINITION: &str = "job-plus-15m";
+
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: ServiceName::Pricing,
     migrate: |pool| Box::pin(migrate(pool)),
@@ -19,7 +29,13 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(gigcover_feed::serve::events))]
+#[openapi(
+    paths(
+        products::create, products::publish, products::list, products::get, quotes::create, quotes::get,
+        gigcover_feed::serve::events
+    ),
+    tags((name = "products", description = "Insurers' products and tariffs"), (name = "quotes", description = "Marketplace quotes"))
+)]
 struct ApiDoc;
 
 async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
@@ -31,9 +47,19 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
+    let state = web::Data::new(quotes::QuoteState { enrichment: ctx.client_for(ServiceName::Enrichment) });
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
-        configure: Arc::new(move |cfg: &mut web::ServiceConfig| server.configure(cfg)),
+        configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(state.clone());
+            server.configure(cfg);
+            cfg.route("/v1/products", web::post().to(products::create))
+                .route("/v1/products", web::get().to(products::list))
+                .route("/v1/products/{id}", web::get().to(products::get))
+                .route("/v1/products/{id}/tariffs", web::post().to(products::publish))
+                .route("/v1/quotes", web::post().to(quotes::create))
+                .route("/v1/quotes/{id}", web::get().to(quotes::get));
+        }),
         background: vec![feed.listener],
     })
 }

@@ -73,6 +73,37 @@ pub mod needs {
 #[derive(Clone)]
 pub struct ConsentClient(pub ServiceClient);
 
+impl ConsentClient {
+    /// The scope the insurer `principal` was granted by `worker`, if it covers `scope`
+    /// (identity records the read); else a 403 saying why. For routes that name the worker
+    /// elsewhere than in the path; [`ReadsWorker`] uses it for the others.
+    pub async fn require(
+        &self,
+        principal: &Principal,
+        worker: Uuid,
+        scope: ConsentScope,
+        resource: &str,
+    ) -> Result<ConsentScope, ApiError> {
+        let insurer = principal.tenant.clone().ok_or_else(|| ApiError::not_found("worker"))?;
+        let service = gigcover_telemetry::current_service().unwrap_or("unknown").to_owned();
+        let check =
+            ConsentCheck { worker_id: worker, insurer_id: insurer, scope, service, resource: resource.to_owned() };
+        let answer: ConsentAnswer = self.0.post_json("/v1/consents/check", &check).await.map_err(|e| match e {
+            ClientError::Status { status, .. } if status.as_u16() == 404 => ApiError::not_found("worker"),
+            other => ApiError::unavailable(
+                "consent_unavailable",
+                format!("the worker's consent could not be checked: {other}; retry"),
+            ),
+        })?;
+        match answer {
+            ConsentAnswer { allowed: true, granted: Some(g), .. } => Ok(g),
+            ConsentAnswer { reason, .. } => Err(ApiError::forbidden(
+                reason.unwrap_or_else(|| format!("the worker has not given this insurer {} consent", scope.as_str())),
+            )),
+        }
+    }
+}
+
 /// The question identity answers, recording the read when it is allowed.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConsentCheck {
@@ -126,28 +157,9 @@ impl<S: NeedsScope + 'static> FromRequest for ReadsWorker<S> {
                 Role::Ops | Role::Service => None,
                 Role::Worker if principal.worker_id().map(|w| w.as_uuid()) == Some(worker) => None,
                 Role::Insurer => {
-                    let insurer = principal.tenant.clone().ok_or_else(not_found)?;
                     let client =
                         client.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no ConsentClient in app data")))?;
-                    let service = gigcover_telemetry::current_service().unwrap_or("unknown").to_owned();
-                    let check =
-                        ConsentCheck { worker_id: worker, insurer_id: insurer, scope: S::SCOPE, service, resource };
-                    let answer: ConsentAnswer =
-                        client.0.post_json("/v1/consents/check", &check).await.map_err(|e| match e {
-                            ClientError::Status { status, .. } if status.as_u16() == 404 => not_found(),
-                            other => ApiError::unavailable(
-                                "consent_unavailable",
-                                format!("the worker's consent could not be checked: {other}; retry"),
-                            ),
-                        })?;
-                    match answer {
-                        ConsentAnswer { allowed: true, granted: Some(g), .. } => Some(g),
-                        ConsentAnswer { reason, .. } => {
-                            return Err(ApiError::forbidden(reason.unwrap_or_else(|| {
-                                format!("the worker has not given this insurer {} consent", S::SCOPE.as_str())
-                            })));
-                        }
-                    }
+                    Some(client.require(&principal, worker, S::SCOPE, &resource).await?)
                 }
                 Role::Worker => return Err(not_found()),
                 Role::Platform => {

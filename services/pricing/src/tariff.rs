@@ -1,0 +1,326 @@
+//! Tariffs as data and the premium they give, explained line by line.
+//!
+//! A monthly premium starts from a base (a rate per insured hour times the worker's
+//! average monthly insured hours, or a fixed monthly amount); each rating factor then
+//! multiplies the running amount by the factor of the band the worker's value falls in;
+//! the minimum and maximum bound it; the currency's rounding ends it. Every step is a line
+//! whose amount is exactly what it added, so the lines sum to the premium exactly.
+
+use gigcover_domain::{Currency, FieldProblem, Rounding};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// How a product is priced before factors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Basis {
+    /// Accident cover: a rate per insured hour under a named insured-time definition.
+    PerInsuredHour {
+        #[schema(value_type = String)]
+        rate: Decimal,
+        /// `name` or `name@version` of an enrichment insured-time definition.
+        definition: String,
+    },
+    /// Liability, equipment: a fixed monthly premium.
+    FixedMonthly {
+        #[schema(value_type = String)]
+        premium: Decimal,
+    },
+}
+
+/// A rating factor: which profile figure it reads, and its bands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorInput {
+    /// Share of engaged time at night (0 to 1), last 12 weeks.
+    NightShare,
+    /// Share of engaged time at weekends (0 to 1).
+    WeekendShare,
+    /// Average weekly engaged hours.
+    WeeklyHours,
+    /// Number of platforms worked on.
+    Platforms,
+    /// Share of weeks active (0 to 1).
+    Regularity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// The band applies from this value up (to the next band's `from`).
+    #[schema(value_type = String)]
+    pub from: Decimal,
+    #[schema(value_type = String)]
+    pub factor: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Factor {
+    pub input: FactorInput,
+    pub bands: Vec<Band>,
+}
+
+/// One version of a tariff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tariff {
+    pub currency: Currency,
+    pub basis: Basis,
+    #[serde(default)]
+    pub factors: Vec<Factor>,
+    #[schema(value_type = String)]
+    pub min_premium: Decimal,
+    #[schema(value_type = String)]
+    pub max_premium: Decimal,
+    #[serde(default)]
+    pub rounding: Rounding,
+}
+
+impl Tariff {
+    /// Every problem, each naming its field.
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        let mut p = Vec::new();
+        match &self.basis {
+            Basis::PerInsuredHour { rate, definition } => {
+                if *rate <= Decimal::ZERO || *rate > Decimal::from(1000) {
+                    p.push(FieldProblem::new("basis.per_insured_hour.rate", "must be above 0 and at most 1000"));
+                }
+                if definition.trim().is_empty() || definition.len() > 80 {
+                    p.push(FieldProblem::new("basis.per_insured_hour.definition", "names an insured-time definition"));
+                }
+            }
+            Basis::FixedMonthly { premium } => {
+                if *premium <= Decimal::ZERO || *premium > Decimal::from(100_000) {
+                    p.push(FieldProblem::new("basis.fixed_monthly.premium", "must be above 0 and at most 100000"));
+                }
+            }
+        }
+        let mut seen = Vec::new();
+        for (i, f) in self.factors.iter().enumerate() {
+            if seen.contains(&f.input) {
+                p.push(FieldProblem::new(format!("factors[{i}].input"), "each input at most once"));
+            }
+            seen.push(f.input);
+            if f.bands.is_empty() {
+                p.push(FieldProblem::new(format!("factors[{i}].bands"), "at least one band"));
+            }
+            if f.bands.first().is_some_and(|b| b.from != Decimal::ZERO) {
+                p.push(FieldProblem::new(format!("factors[{i}].bands[0].from"), "the first band starts at 0"));
+            }
+            for (j, b) in f.bands.iter().enumerate() {
+                if j > 0 && b.from <= f.bands[j - 1].from {
+                    p.push(FieldProblem::new(format!("factors[{i}].bands[{j}].from"), "bands ascend strictly"));
+                }
+                if b.factor <= Decimal::ZERO || b.factor > Decimal::from(10) {
+                    p.push(FieldProblem::new(
+                        format!("factors[{i}].bands[{j}].factor"),
+                        "must be above 0 and at most 10",
+                    ));
+                }
+            }
+        }
+        if self.min_premium < Decimal::ZERO {
+            p.push(FieldProblem::new("min_premium", "must not be negative"));
+        }
+        if self.max_premium < self.min_premium {
+            p.push(FieldProblem::new("max_premium", "must not be below min_premium"));
+        }
+        p
+    }
+
+    /// The insured-time definition the tariff rates on, if any.
+    pub fn definition(&self) -> Option<&str> {
+        match &self.basis {
+            Basis::PerInsuredHour { definition, .. } => Some(definition),
+            Basis::FixedMonthly { .. } => None,
+        }
+    }
+}
+
+/// The figures of a worker's profile a tariff reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RatingInputs {
+    #[schema(value_type = String)]
+    pub avg_weekly_insured_hours: Decimal,
+    #[schema(value_type = String)]
+    pub avg_weekly_engaged_hours: Decimal,
+    #[schema(value_type = String)]
+    pub night_share: Decimal,
+    #[schema(value_type = String)]
+    pub weekend_share: Decimal,
+    pub platforms: u32,
+    #[schema(value_type = String)]
+    pub regularity: Decimal,
+}
+
+impl RatingInputs {
+    fn value(&self, input: FactorInput) -> Decimal {
+        match input {
+            FactorInput::NightShare => self.night_share,
+            FactorInput::WeekendShare => self.weekend_share,
+            FactorInput::WeeklyHours => self.avg_weekly_engaged_hours,
+            FactorInput::Platforms => Decimal::from(self.platforms),
+            FactorInput::Regularity => self.regularity,
+        }
+    }
+}
+
+/// One line of the explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Line {
+    /// `base`, a factor input (`night_share`, ...), `minimum_premium`, `maximum_premium` or `rounding`.
+    pub item: String,
+    /// The worker's value the line used (for the base: monthly insured hours).
+    #[schema(value_type = Option<String>)]
+    pub input: Option<Decimal>,
+    /// The band's factor.
+    #[schema(value_type = Option<String>)]
+    pub factor: Option<Decimal>,
+    /// What the line adds to the premium (exact; the lines sum to the premium).
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+}
+
+/// A monthly premium and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Priced {
+    #[schema(value_type = String)]
+    pub premium: Decimal,
+    pub currency: Currency,
+    pub lines: Vec<Line>,
+}
+
+/// Weeks per month on average (52 / 12).
+fn weeks_per_month() -> Decimal {
+    Decimal::from(52) / Decimal::from(12)
+}
+
+pub fn price(tariff: &Tariff, inputs: &RatingInputs) -> Priced {
+    let mut lines = Vec::new();
+    let base = match &tariff.basis {
+        Basis::PerInsuredHour { rate, .. } => {
+            let monthly_hours = (inputs.avg_weekly_insured_hours * weeks_per_month()).round_dp(4);
+            lines.push(Line {
+                item: "base".into(),
+                input: Some(monthly_hours),
+                factor: Some(*rate),
+                amount: *rate * monthly_hours,
+            });
+            *rate * monthly_hours
+        }
+        Basis::FixedMonthly { premium } => {
+            lines.push(Line { item: "base".into(), input: None, factor: None, amount: *premium });
+            *premium
+        }
+    };
+    let mut running = base;
+    for f in &tariff.factors {
+        let value = inputs.value(f.input);
+        let band = f.bands.iter().rev().find(|b| b.from <= value).or(f.bands.first());
+        let factor = band.map_or(Decimal::ONE, |b| b.factor);
+        let amount = running * (factor - Decimal::ONE);
+        running += amount;
+        let item = serde_json::to_value(f.input).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        lines.push(Line { item, input: Some(value), factor: Some(factor), amount });
+    }
+    let bounded = running.max(tariff.min_premium).min(tariff.max_premium);
+    if bounded != running {
+        let item = if bounded > running { "minimum_premium" } else { "maximum_premium" };
+        lines.push(Line { item: item.into(), input: None, factor: None, amount: bounded - running });
+    }
+    let premium = gigcover_domain::Money::new(bounded, tariff.currency).round(tariff.rounding).amount();
+    if premium != bounded {
+        lines.push(Line { item: "rounding".into(), input: None, factor: None, amount: premium - bounded });
+    }
+    Priced { premium, currency: tariff.currency, lines }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    fn accident() -> Tariff {
+        serde_json::from_value(serde_json::json!({
+            "currency": "EUR",
+            "basis": {"per_insured_hour": {"rate": "0.40", "definition": "job-plus-15m"}},
+            "factors": [
+                {"input": "night_share", "bands": [{"from": "0", "factor": "1"}, {"from": "0.25", "factor": "1.3"}]},
+                {"input": "weekly_hours", "bands": [{"from": "0", "factor": "1.1"}, {"from": "20", "factor": "0.95"}]}
+            ],
+            "min_premium": "3.00", "max_premium": "150.00", "rounding": "half_up"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_premium_is_explained_line_by_line_to_the_cent() {
+        let inputs = RatingInputs {
+            avg_weekly_insured_hours: dec!(25),
+            avg_weekly_engaged_hours: dec!(22),
+            night_share: dec!(0.3),
+            ..RatingInputs::default()
+        };
+        let p = price(&accident(), &inputs);
+        // 25 h/week x 52/12 = 108.3333 h; x 0.40 = 43.33332; x 1.3 = +12.999996; x 0.95 = -2.816666...
+        assert_eq!(p.lines[0].input, Some(dec!(108.3333)));
+        assert_eq!(
+            p.lines.iter().map(|l| l.item.as_str()).collect::<Vec<_>>(),
+            ["base", "night_share", "weekly_hours", "rounding"]
+        );
+        assert_eq!(p.premium, dec!(53.52));
+        assert_eq!(p.lines.iter().map(|l| l.amount).sum::<Decimal>(), p.premium);
+    }
+
+    #[test]
+    fn the_minimum_applies_and_is_a_line() {
+        let p = price(&accident(), &RatingInputs::default());
+        assert_eq!(p.premium, dec!(3.00));
+        assert!(p.lines.iter().any(|l| l.item == "minimum_premium"));
+        assert_eq!(p.lines.iter().map(|l| l.amount).sum::<Decimal>(), p.premium);
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let bad: Tariff = serde_json::from_value(serde_json::json!({
+            "currency": "EUR", "basis": {"per_insured_hour": {"rate": "0", "definition": ""}},
+            "factors": [{"input": "night_share", "bands": [{"from": "0.1", "factor": "0"}]},
+                        {"input": "night_share", "bands": []}],
+            "min_premium": "10", "max_premium": "5"
+        }))
+        .unwrap();
+        let fields: Vec<String> = bad.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "basis.per_insured_hour.rate",
+                "basis.per_insured_hour.definition",
+                "factors[0].bands[0].from",
+                "factors[0].bands[0].factor",
+                "factors[1].input",
+                "factors[1].bands",
+                "max_premium"
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_lines_always_sum_to_the_premium_and_the_same_inputs_give_the_same_premium(
+            hours in 0u32..8000, night in 0u32..100, weekly in 0u32..600
+        ) {
+            let inputs = RatingInputs {
+                avg_weekly_insured_hours: Decimal::new(i64::from(hours), 2),
+                avg_weekly_engaged_hours: Decimal::new(i64::from(weekly), 1),
+                night_share: Decimal::new(i64::from(night), 2),
+                ..RatingInputs::default()
+            };
+            let p = price(&accident(), &inputs);
+            prop_assert_eq!(p.lines.iter().map(|l| l.amount).sum::<Decimal>(), p.premium);
+            prop_assert_eq!(price(&accident(), &inputs), p.clone());
+            prop_assert!(p.premium >= dec!(3.00) && p.premium <= dec!(150.00));
+        }
+    }
+}

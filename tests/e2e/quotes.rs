@@ -1,0 +1,209 @@
+//! The marketplace end to end on the real binary: a worker's activity flows from a
+//! platform through aggregation and enrichment into quotes of two insurers, side by side
+//! and explained to the cent; an insurer quotes a worker only with consent; tariffs with
+//! problems are refused with every problem listed; insurers see only their own.
+
+use std::time::{Duration, Instant};
+
+use gigcover_e2e::Gigcover;
+use gigcover_kit::ServiceName;
+use gigcover_kit::auth::Role;
+use gigcover_localpg::LocalPostgres;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+fn tariff(rate: &str) -> Value {
+    json!({"currency": "EUR", "basis": {"per_insured_hour": {"rate": rate, "definition": "job-plus-15m"}},
+           "factors": [{"input": "night_share", "bands": [{"from": "0", "factor": "1"}, {"from": "0.2", "factor": "1.25"}]}],
+           "min_premium": "2.00", "max_premium": "200.00", "rounding": "half_up"})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consent() {
+    if gigcover_localpg::find_bin_dir().is_err() {
+        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+        return;
+    }
+    let mut gc = Gigcover::serve("all", &[]);
+    gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(120)).await;
+    let http = gigcover_kit::client::http();
+    let keys = &gc.keys;
+    let agg = |p: &str| gc.url(ServiceName::Aggregation, p);
+    let pricing = |p: &str| gc.url(ServiceName::Pricing, p);
+    let worker = uuid::Uuid::now_v7().to_string();
+    let worker_token = keys.token(Role::Worker, &worker, None);
+    let platform = keys.token(Role::Platform, "client-eats", Some("eats"));
+
+    // A week of evening deliveries in Berlin.
+    let res = http
+        .post(agg("/v1/platforms"))
+        .bearer_auth(keys.ops_token())
+        .json(&json!({"id": "eats", "name": "Eats", "category": "food_delivery", "adapter": "gig_records",
+                      "market": {"country": "DE", "time_zone": "Europe/Berlin", "currency": "EUR"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    http.post(agg("/v1/platforms/eats/workers"))
+        .bearer_auth(&platform)
+        .json(&json!({"worker_ref": "e-1"}))
+        .send()
+        .await
+        .unwrap();
+    let code: Value = http
+        .post(agg("/v1/platforms/eats/workers/e-1/link-codes"))
+        .bearer_auth(&platform)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = http
+        .post(agg(&format!("/v1/workers/{worker}/platform-accounts")))
+        .bearer_auth(&worker_token)
+        .json(&json!({"code": code["code"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let today = chrono::Utc::now().date_naive();
+    let mut lines = String::new();
+    for d in 1..=6 {
+        let day = today - chrono::Duration::days(d);
+        for (n, hour) in [18, 19, 21].iter().enumerate() {
+            let rec = json!({"id": format!("g-{day}-{n}"), "worker": "e-1",
+                "start_datetime": format!("{day}T{hour}:00:00Z"), "end_datetime": format!("{day}T{hour}:40:00Z"),
+                "income": {"pay": "6.00"}});
+            lines.push_str(&format!("{rec}\n"));
+        }
+    }
+    let res = http
+        .post(agg("/v1/platforms/eats/batches"))
+        .bearer_auth(&platform)
+        .header("content-type", "application/x-ndjson")
+        .body(lines)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (pg, _) = LocalPostgres::ensure_running(&gc.data_dir()).unwrap();
+    let pool = sqlx::PgPool::connect(&pg.url()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (head, applied): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(max(position), 0) FROM aggregation.outbox),
+                    (SELECT COALESCE(max(position), 0) FROM enrichment.feed_cursors WHERE source = 'aggregation')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if applied >= head {
+            break;
+        }
+        assert!(Instant::now() < deadline, "enrichment did not catch up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Two insurers, one product each; a bad tariff is refused with all its problems.
+    let acme = keys.token(Role::Insurer, "client-acme", Some("acme"));
+    let zurich = keys.token(Role::Insurer, "client-zurich", Some("zurich"));
+    let bad = json!({"kind": "accident", "name": "Broken", "tariff": {"currency": "EUR",
+        "basis": {"per_insured_hour": {"rate": "-1", "definition": "job-plus-15m"}}, "min_premium": "5", "max_premium": "1"}});
+    let res = http.post(pricing("/v1/products")).bearer_auth(&acme).json(&bad).send().await.unwrap();
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 2, "{problem}");
+    let mut products = Vec::new();
+    for (token, rate) in [(&acme, "0.40"), (&zurich, "0.35")] {
+        let res = http
+            .post(pricing("/v1/products"))
+            .bearer_auth(token)
+            .json(&json!({"kind": "accident", "name": "Accident cover", "tariff": tariff(rate)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        products.push(res.json::<Value>().await.unwrap());
+    }
+    let foreign = http
+        .get(pricing(&format!("/v1/products/{}", products[1]["id"].as_str().unwrap())))
+        .bearer_auth(&acme)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404, "another insurer's product is not confirmed");
+
+    // The worker's marketplace view: both, cheapest first, each explained to the cent.
+    let res = http
+        .post(pricing("/v1/quotes"))
+        .bearer_auth(&worker_token)
+        .json(&json!({"worker_id": worker, "kind": "accident"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let market: Value = res.json().await.unwrap();
+    let quotes = market["quotes"].as_array().unwrap();
+    assert_eq!(quotes.len(), 2);
+    assert_eq!(quotes[0]["insurer_id"], "zurich", "{market}");
+    for q in quotes {
+        let premium: Decimal = q["premium"].as_str().unwrap().parse().unwrap();
+        let sum: Decimal = q["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["amount"].as_str().unwrap().parse::<Decimal>().unwrap())
+            .sum();
+        assert_eq!(sum, premium, "{q}");
+        assert!(premium > Decimal::new(200, 2), "priced on real hours, above the minimum: {q}");
+        assert_eq!(q["explanation"][1]["item"], "night_share");
+    }
+    // The same inputs give the same premium.
+    let again: Value = http
+        .post(pricing("/v1/quotes"))
+        .bearer_auth(&worker_token)
+        .json(&json!({"worker_id": worker, "kind": "accident"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["quotes"][0]["premium"], quotes[0]["premium"]);
+
+    // An insurer needs the worker's consent; then gets only its own product.
+    let ask = || {
+        http.post(pricing("/v1/quotes"))
+            .bearer_auth(&acme)
+            .json(&json!({"worker_id": worker, "kind": "accident"}))
+            .send()
+    };
+    assert_eq!(ask().await.unwrap().status(), 403);
+    let res = http
+        .put(gc.url(ServiceName::Identity, &format!("/v1/workers/{worker}/consents/acme")))
+        .bearer_auth(&worker_token)
+        .json(&json!({"scope": "hours"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mine: Value = ask().await.unwrap().json().await.unwrap();
+    let insurers: Vec<&str> =
+        mine["quotes"].as_array().unwrap().iter().map(|q| q["insurer_id"].as_str().unwrap()).collect();
+    assert_eq!(insurers, vec!["acme"]);
+    let zurich_quote = quotes[0]["id"].as_str().unwrap();
+    let res = http.get(pricing(&format!("/v1/quotes/{zurich_quote}"))).bearer_auth(&acme).send().await.unwrap();
+    assert_eq!(res.status(), 404, "another insurer's quote is not confirmed");
+    let res = http.get(pricing(&format!("/v1/quotes/{zurich_quote}"))).bearer_auth(&worker_token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let other_worker = keys.token(Role::Worker, &uuid::Uuid::now_v7().to_string(), None);
+    let res = http
+        .post(pricing("/v1/quotes"))
+        .bearer_auth(&other_worker)
+        .json(&json!({"worker_id": worker, "kind": "accident"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
