@@ -197,6 +197,33 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
     assert_eq!(res.status(), 404, "another insurer's quote is not confirmed");
     let res = http.get(pricing(&format!("/v1/quotes/{zurich_quote}"))).bearer_auth(&worker_token).send().await.unwrap();
     assert_eq!(res.status(), 200);
+
+    // Binding: the worker binds the cheapest quote once (binding again is the same policy);
+    // the other insurer cannot see it; cancelling accident cover refunds nothing.
+    let bind = || {
+        http.post(pricing("/v1/policies")).bearer_auth(&worker_token).json(&json!({"quote_id": zurich_quote})).send()
+    };
+    let res = bind().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let policy: Value = res.json().await.unwrap();
+    assert_eq!((policy["status"].as_str(), policy["insurer_id"].as_str()), (Some("active"), Some("zurich")));
+    let res = bind().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["id"], policy["id"]);
+    let policy_url = pricing(&format!("/v1/policies/{}", policy["id"].as_str().unwrap()));
+    assert_eq!(http.get(&policy_url).bearer_auth(&acme).send().await.unwrap().status(), 404);
+    let res = http.post(format!("{policy_url}/cancel")).bearer_auth(&zurich).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let cancelled: Value = res.json().await.unwrap();
+    assert_eq!((cancelled["status"].as_str(), cancelled["refund"].as_str()), (Some("cancelled"), Some("0")));
+    assert_eq!(http.post(format!("{policy_url}/cancel")).bearer_auth(&zurich).send().await.unwrap().status(), 409);
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT event_type FROM pricing.outbox ORDER BY position").fetch_all(&pool).await.unwrap();
+    assert!(
+        events.contains(&"quote.created".to_owned())
+            && events.ends_with(&["policy.bound".into(), "policy.cancelled".into()])
+    );
+
     let other_worker = keys.token(Role::Worker, &uuid::Uuid::now_v7().to_string(), None);
     let res = http
         .post(pricing("/v1/quotes"))

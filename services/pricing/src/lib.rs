@@ -2,10 +2,12 @@
 //!
 //! - `tariff`: tariffs as data and the premium they give, explained line by line (pure);
 //! - `products`: products and tariff versions, scoped to their insurer;
-//! - `quotes`: a worker's profile from enrichment priced by every product of a kind.
+//! - `quotes`: a worker's profile from enrichment priced by every product of a kind;
+//! - `policies`: binding a quote, cancelling with a pro-rata refund.
 //!
-//! Policies and usage-based billing arrive with the rest of the pricing issue.
+//! Renewal and usage-based billing arrive with the rest of the pricing issue.
 
+pub mod policies;
 pub mod products;
 pub mod quotes;
 pub mod tariff;
@@ -32,9 +34,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 #[openapi(
     paths(
         products::create, products::publish, products::list, products::get, quotes::create, quotes::get,
+        policies::bind, policies::cancel, policies::get,
         gigcover_feed::serve::events
     ),
-    tags((name = "products", description = "Insurers' products and tariffs"), (name = "quotes", description = "Marketplace quotes"))
+    tags((name = "products", description = "Insurers' products and tariffs"), (name = "quotes", description = "Marketplace quotes"),
+          (name = "policies", description = "Bound quotes"))
 )]
 struct ApiDoc;
 
@@ -58,7 +62,10 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
                 .route("/v1/products/{id}", web::get().to(products::get))
                 .route("/v1/products/{id}/tariffs", web::post().to(products::publish))
                 .route("/v1/quotes", web::post().to(quotes::create))
-                .route("/v1/quotes/{id}", web::get().to(quotes::get));
+                .route("/v1/quotes/{id}", web::get().to(quotes::get))
+                .route("/v1/policies", web::post().to(policies::bind))
+                .route("/v1/policies/{id}", web::get().to(policies::get))
+                .route("/v1/policies/{id}/cancel", web::post().to(policies::cancel));
         }),
         background: vec![feed.listener],
     })

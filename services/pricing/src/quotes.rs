@@ -154,7 +154,18 @@ pub async fn create(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
+    let events = quotes
+        .iter()
+        .map(|q| {
+            gigcover_feed::NewEvent::new(
+                "quote.created",
+                serde_json::json!({"quote_id": q.id, "insurer_id": q.insurer_id, "worker_id": worker,
+                                   "product_id": q.product_id, "premium": q.premium, "currency": q.currency}),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::from)?;
+    gigcover_feed::publish(tx, &events).await?;
     Ok(HttpResponse::Created().json(Marketplace { worker_id: worker, kind: body.kind, quotes }))
 }
 
