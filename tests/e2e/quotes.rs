@@ -171,6 +171,20 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
         .await
         .unwrap();
     assert_eq!(again["quotes"][0]["premium"], quotes[0]["premium"]);
+    // Idempotency-Key: a replay answers the first answer; the key with another body is refused.
+    let keyed = |kind: &'static str| {
+        http.post(pricing("/v1/quotes"))
+            .bearer_auth(&worker_token)
+            .header("idempotency-key", "market-1")
+            .json(&json!({"worker_id": worker, "kind": kind}))
+            .send()
+    };
+    let first: Value = keyed("accident").await.unwrap().json().await.unwrap();
+    let replay = keyed("accident").await.unwrap();
+    assert_eq!(replay.status(), 201);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.json::<Value>().await.unwrap(), first, "the same quotes, not new ones");
+    assert_eq!(keyed("liability").await.unwrap().status(), 409);
 
     // An insurer needs the worker's consent; then gets only its own product.
     let ask = || {

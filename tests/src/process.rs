@@ -10,7 +10,17 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// A free TCP port on 127.0.0.1 (released for the caller to bind).
+/// A port free now, below Linux's ephemeral range (32768 and up): a port the OS handed out
+/// with `bind(0)` can be handed again to any outgoing connection of the parallel tests
+/// before gigcover binds it; ports below that range are only taken by listeners.
 pub fn free_port() -> u16 {
+    for _ in 0..1000 {
+        let random = u16::from_le_bytes([uuid::Uuid::new_v4().as_bytes()[0], uuid::Uuid::new_v4().as_bytes()[1]]);
+        let port = 20_000 + random % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod oauth;
 pub mod service;
 pub mod topology;

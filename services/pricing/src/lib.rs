@@ -21,6 +21,13 @@ use gigcover_kit::http::{ServiceContext, ServiceRoutes};
 use gigcover_kit::service::ServiceSpec;
 use utoipa::OpenApi as _;
 
+/// SHA-256 of a request body as parsed (for `Idempotency-Key`).
+pub(crate) fn request_hash<T: serde::Serialize>(body: &T) -> gigcover_kit::ApiResult<Vec<u8>> {
+    use sha2::Digest as _;
+    let bytes = serde_json::to_vec(body).map_err(anyhow::Error::from)?;
+    Ok(sha2::Sha256::digest(&bytes).to_vec())
+}
+
 /// The insured-time definition a profile is read with when a tariff names none.
 pub const DEFAULT_DEFINITION: &str = "job-plus-15m";
 

@@ -2,19 +2,20 @@
 //! answers the same policy); cancelling refunds the unused part of a fixed monthly premium
 //! pro rata. `policy.bound` and `policy.cancelled` go on the feed with the change.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Months, Utc};
 use gigcover_domain::{Currency, Money, Rounding};
 use gigcover_feed::NewEvent;
 use gigcover_kit::auth::{Authorized, Principal, Role, roles};
 use gigcover_kit::http::Json;
-use gigcover_kit::{ApiError, ApiResult};
+use gigcover_kit::{ApiError, ApiResult, idempotency};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bind {
     pub quote_id: Uuid,
@@ -63,16 +64,26 @@ fn visible(caller: &Principal, policy: &Policy) -> bool {
 
 /// Binds a quote into a policy covering the next month.
 #[utoipa::path(post, path = "/v1/policies", tag = "policies", security(("bearer" = [])), request_body = Bind,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer")),
     responses((status = 201, body = Policy), (status = 200, description = "the quote was bound before: the same policy", body = Policy),
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
               (status = 409, description = "the quote expired", body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn bind(
     caller: Authorized<roles::Worker>,
+    req: HttpRequest,
     body: Json<Bind>,
     pool: web::Data<PgPool>,
 ) -> ApiResult<HttpResponse> {
     let worker = caller.worker_id().map(|w| w.as_uuid()).ok_or_else(|| ApiError::not_found("quote"))?;
+    let key = idempotency::key(&req)?;
+    let scope = format!("worker:{worker}");
+    let request_hash = crate::request_hash(&*body)?;
     let mut tx = pool.begin().await?;
+    if let Some(key) = &key
+        && let Some(first) = idempotency::find(&mut tx, &scope, key).await?
+    {
+        return first.replay(&request_hash);
+    }
     type QuoteRow = (String, Uuid, Uuid, i32, Decimal, String, DateTime<Utc>, String);
     let quote: Option<QuoteRow> = sqlx::query_as(
         "SELECT q.insurer_id, q.worker_id, q.product_id, q.tariff_version, q.premium, q.currency, q.valid_until, p.kind
@@ -119,6 +130,10 @@ pub async fn bind(
     .fetch_one(&mut *tx)
     .await?;
     let event = NewEvent::new("policy.bound", &policy).map_err(anyhow::Error::from)?;
+    if let Some(key) = &key {
+        let answer = serde_json::to_value(&policy).map_err(anyhow::Error::from)?;
+        idempotency::remember(&mut tx, &scope, key, &request_hash, StatusCode::CREATED, &answer).await?;
+    }
     gigcover_feed::publish(tx, &[event]).await?;
     Ok(HttpResponse::Created().json(policy))
 }

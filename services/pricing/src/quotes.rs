@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::str::FromStr as _;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use gigcover_kit::auth::{Authorized, ConsentClient, ConsentScope, Role, roles};
 use gigcover_kit::client::ServiceClient;
 use gigcover_kit::http::Json;
-use gigcover_kit::{ApiError, ApiResult};
+use gigcover_kit::{ApiError, ApiResult, idempotency};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,7 +28,7 @@ pub struct QuoteState {
     pub enrichment: ServiceClient,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
     pub worker_id: Uuid,
@@ -83,11 +84,13 @@ async fn inputs(enrichment: &ServiceClient, worker: Uuid, definition: &str) -> A
 
 /// Prices a worker: the marketplace view (every insurer offering the kind) or one insurer.
 #[utoipa::path(post, path = "/v1/quotes", tag = "quotes", security(("bearer" = [])), request_body = QuoteRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "a replay returns the first answer")),
     responses((status = 201, body = Marketplace),
               (status = 403, description = "an insurer without the worker's consent", body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
               (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     caller: Authorized<roles::Any>,
+    req: HttpRequest,
     body: Json<QuoteRequest>,
     pool: web::Data<PgPool>,
     state: web::Data<QuoteState>,
@@ -108,6 +111,15 @@ pub async fn create(
         Role::Worker => return Err(ApiError::not_found("worker")),
         _ => return Err(ApiError::forbidden("quotes are for workers, insurers and ops")),
     };
+    let key = idempotency::key(&req)?;
+    let scope = format!("{}:{}", caller.role, caller.subject);
+    let request_hash = crate::request_hash(&*body)?;
+    let mut tx = pool.begin().await?;
+    if let Some(key) = &key
+        && let Some(first) = idempotency::find(&mut tx, &scope, key).await?
+    {
+        return first.replay(&request_hash);
+    }
     let offered = products::current(&pool, insurer.as_deref(), Some(body.kind), None).await?;
     let mut by_definition: HashMap<String, RatingInputs> = HashMap::new();
     let now = Utc::now();
@@ -135,7 +147,6 @@ pub async fn create(
         });
     }
     quotes.sort_by(|a, b| a.premium.cmp(&b.premium).then(a.insurer_id.cmp(&b.insurer_id)));
-    let mut tx = pool.begin().await?;
     for q in &quotes {
         sqlx::query(
             "INSERT INTO quotes (id, insurer_id, worker_id, product_id, tariff_version, premium, currency, inputs, lines, valid_until)
@@ -165,8 +176,13 @@ pub async fn create(
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::from)?;
+    let answer = serde_json::to_value(Marketplace { worker_id: worker, kind: body.kind, quotes })
+        .map_err(anyhow::Error::from)?;
+    if let Some(key) = &key {
+        idempotency::remember(&mut tx, &scope, key, &request_hash, StatusCode::CREATED, &answer).await?;
+    }
     gigcover_feed::publish(tx, &events).await?;
-    Ok(HttpResponse::Created().json(Marketplace { worker_id: worker, kind: body.kind, quotes }))
+    Ok(HttpResponse::Created().json(answer))
 }
 
 /// One quote: its worker, its insurer, or ops (anyone else: not found).

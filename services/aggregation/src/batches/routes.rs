@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures::StreamExt as _;
 use gigcover_domain::FieldProblem;
 use gigcover_kit::auth::{Authorized, Role, roles};
-use gigcover_kit::{ApiError, ApiResult};
+use gigcover_kit::{ApiError, ApiResult, idempotency};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{Postgres, Transaction};
@@ -66,21 +66,6 @@ fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
     }
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(v) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key =
-        v.to_str().map_err(|_| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be text"))?;
-    if key.is_empty() || key.len() > 255 || key.chars().any(|c| c.is_control()) {
-        return Err(ApiError::bad_request(
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 255 printable characters",
-        ));
-    }
-    Ok(Some(key.to_owned()))
-}
-
 /// Loads activity in bulk. Valid lines are written, invalid ones reported by line number.
 #[utoipa::path(
     post, path = "/v1/platforms/{id}/batches", tag = "ingestion",
@@ -112,43 +97,17 @@ pub async fn upload(
     if format == Format::Csv && platform.csv_mapping.is_none() {
         return Err(ApiError::unprocessable("no_csv_mapping", "this platform has no CSV mapping; register one first"));
     }
-    let key = idempotency_key(&req)?;
+    let key = idempotency::key(&req)?;
     let limit = state.settings.batch_limit_bytes;
 
     let mut tx = state.pool.begin().await?;
-    if let Some(key) = &key {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))")
-            .bind(platform.id.as_str())
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-        let first: Option<(Vec<u8>, i32, serde_json::Value)> = sqlx::query_as(
-            "SELECT request_hash, status, response FROM idempotency_keys WHERE platform_id = $1 AND key = $2",
-        )
-        .bind(platform.id.as_str())
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((hash, status, response)) = first {
-            let mut hasher = Sha256::new();
-            let mut size = 0usize;
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
-                size += chunk.len();
-                if size > limit {
-                    return Err(ApiError::payload_too_large(limit));
-                }
-                hasher.update(&chunk);
-            }
-            if hasher.finalize().as_slice() != hash.as_slice() {
-                return Err(ApiError::conflict(
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different body",
-                ));
-            }
-            let status = StatusCode::from_u16(u16::try_from(status).unwrap_or(200)).unwrap_or(StatusCode::OK);
-            return Ok(HttpResponse::build(status).insert_header(("idempotent-replayed", "true")).json(response));
-        }
+    if let Some(key) = &key
+        && let Some(first) = idempotency::find(&mut tx, platform.id.as_str(), key).await?
+    {
+        // A replay: hash the body as it streams (never parse it) and answer the first answer.
+        let mut body = HashedBody::new(limit);
+        while body.next(&mut payload).await?.is_some() {}
+        return first.replay(body.hasher.finalize().as_slice());
     }
 
     let mut stage = ParseStage::start(
@@ -167,17 +126,10 @@ pub async fn upload(
         lines: 0,
         written: 0,
     };
-    let mut hasher = Sha256::new();
+    let mut body = HashedBody::new(limit);
     let mut splitter = LineSplitter::new(format == Format::Csv);
     let mut pending: Vec<Line> = Vec::new();
-    let mut size = 0usize;
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
-        size += chunk.len();
-        if size > limit {
-            return Err(ApiError::payload_too_large(limit));
-        }
-        hasher.update(&chunk);
+    while let Some(chunk) = body.next(&mut payload).await? {
         splitter.push(&chunk, &mut pending);
         if pending.len() >= CHUNK {
             stage.send(std::mem::take(&mut pending)).await?;
@@ -208,17 +160,44 @@ pub async fn upload(
     }
     let response = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
     if let Some(key) = &key {
-        sqlx::query("INSERT INTO idempotency_keys (platform_id, key, request_hash, status, response) VALUES ($1, $2, $3, 200, $4)")
-            .bind(platform.id.as_str())
-            .bind(key)
-            .bind(hasher.finalize().to_vec())
-            .bind(&response)
-            .execute(&mut *tx)
-            .await?;
+        idempotency::remember(
+            &mut tx,
+            platform.id.as_str(),
+            key,
+            body.hasher.finalize().as_slice(),
+            StatusCode::OK,
+            &response,
+        )
+        .await?;
     }
     let events = finish::events(&platform, &run.outcome, |_| None)?;
     gigcover_feed::publish(tx, &events).await?;
     Ok(HttpResponse::Ok().json(response))
+}
+
+/// The body as it streams in: size-limited, hashed (for `Idempotency-Key`).
+struct HashedBody {
+    hasher: Sha256,
+    size: usize,
+    limit: usize,
+}
+
+impl HashedBody {
+    fn new(limit: usize) -> Self {
+        Self { hasher: Sha256::new(), size: 0, limit }
+    }
+
+    /// The next chunk; a 413 once the body passes the limit.
+    async fn next(&mut self, payload: &mut web::Payload) -> ApiResult<Option<web::Bytes>> {
+        let Some(chunk) = payload.next().await else { return Ok(None) };
+        let chunk = chunk.map_err(|e| ApiError::bad_request("unreadable_body", e.to_string()))?;
+        self.size += chunk.len();
+        if self.size > self.limit {
+            return Err(ApiError::payload_too_large(self.limit));
+        }
+        self.hasher.update(&chunk);
+        Ok(Some(chunk))
+    }
 }
 
 /// The state of one batch while it streams in.
