@@ -1,7 +1,8 @@
 //! The marketplace end to end on the real binary: a worker's activity flows from a
 //! platform through aggregation and enrichment into quotes of two insurers, side by side
 //! and explained to the cent; an insurer quotes a worker only with consent; tariffs with
-//! problems are refused with every problem listed; insurers see only their own.
+//! problems are refused with every problem listed; insurers see only their own; a bound
+//! policy's accident claim is verified against the work history.
 
 use std::time::{Duration, Instant};
 
@@ -218,7 +219,8 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
         http.post(pricing("/v1/policies")).bearer_auth(&worker_token).json(&json!({"quote_id": zurich_quote})).send()
     };
     let res = bind().await.unwrap();
-    assert_eq!(res.status(), 201);
+    let failed: Vec<String> = gc.logs().lines().filter(|l| l.contains("ERROR")).map(str::to_owned).collect();
+    assert_eq!(res.status(), 201, "{failed:?}");
     let policy: Value = res.json().await.unwrap();
     assert_eq!((policy["status"].as_str(), policy["insurer_id"].as_str()), (Some("active"), Some("zurich")));
     let res = bind().await.unwrap();
@@ -226,6 +228,84 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
     assert_eq!(res.json::<Value>().await.unwrap()["id"], policy["id"]);
     let policy_url = pricing(&format!("/v1/policies/{}", policy["id"].as_str().unwrap()));
     assert_eq!(http.get(&policy_url).bearer_auth(&acme).send().await.unwrap().status(), 404);
+
+    // A claim: an accident during a job under the policy is verified against the work
+    // history and recommended for approval; the same again is a possible duplicate; a type
+    // the policy does not cover is recommended for rejection.
+    let bound_at: chrono::DateTime<chrono::Utc> = policy["starts_at"].as_str().unwrap().parse().unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let job = json!({"id": "g-now", "worker": "e-1",
+        "start_datetime": (bound_at - chrono::Duration::minutes(20)).to_rfc3339(),
+        "end_datetime": (bound_at + chrono::Duration::seconds(1)).to_rfc3339(), "income": {"pay": "6.00"}});
+    let res = http
+        .post(agg("/v1/platforms/eats/batches"))
+        .bearer_auth(&platform)
+        .header("content-type", "application/x-ndjson")
+        .body(format!("{job}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    loop {
+        let (head, applied): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(max(position), 0) FROM aggregation.outbox),
+                    (SELECT COALESCE(max(position), 0) FROM enrichment.feed_cursors WHERE source = 'aggregation')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if applied >= head {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let claims = |p: &str| gc.url(ServiceName::Claims, p);
+    let incident = (bound_at + chrono::Duration::milliseconds(500)).to_rfc3339();
+    let file = |kind: &'static str, key: &'static str| {
+        http.post(claims("/v1/claims"))
+            .bearer_auth(&worker_token)
+            .header("idempotency-key", key)
+            .json(&json!({"policy_id": policy["id"], "claim_type": kind, "incident_at": incident,
+                          "description": "Fell off the bike at a crossing"}))
+            .send()
+    };
+    let res = file("accident", "claim-1").await.unwrap();
+    let failed: Vec<String> = gc.logs().lines().filter(|l| l.contains("ERROR")).map(str::to_owned).collect();
+    assert_eq!(res.status(), 201, "{failed:?}");
+    let claim: Value = res.json().await.unwrap();
+    let codes: Vec<&str> = claim["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, vec!["policy_active", "type_covered", "insured_at_incident"], "{claim}");
+    assert_eq!(claim["recommendation"], "approve");
+    assert!(claim["reasons"][2]["detail"].as_str().unwrap().contains("eats"));
+    let replay = file("accident", "claim-1").await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let again: Value = file("accident", "claim-2").await.unwrap().json().await.unwrap();
+    assert_eq!(again["recommendation"], "refer");
+    assert!(again["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "possible_duplicate"));
+    let equipment: Value = file("equipment", "claim-3").await.unwrap().json().await.unwrap();
+    assert_eq!(equipment["recommendation"], "reject");
+    let claim_url = claims(&format!("/v1/claims/{}", claim["id"].as_str().unwrap()));
+    assert_eq!(http.get(&claim_url).bearer_auth(&acme).send().await.unwrap().status(), 404);
+    let seen: Value = http.get(&claim_url).bearer_auth(&zurich).send().await.unwrap().json().await.unwrap();
+    assert_eq!(seen["history"][0]["status"], "submitted");
+    let bad = http
+        .post(claims("/v1/claims"))
+        .bearer_auth(&worker_token)
+        .json(&json!({"policy_id": policy["id"], "claim_type": "accident", "description": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let other_policy = http
+        .post(claims("/v1/claims"))
+        .bearer_auth(keys.token(Role::Worker, &uuid::Uuid::now_v7().to_string(), None))
+        .json(
+            &json!({"policy_id": policy["id"], "claim_type": "accident", "incident_at": incident, "description": "x"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_policy.status(), 404, "another worker's policy is not confirmed");
     let res = http.post(format!("{policy_url}/cancel")).bearer_auth(&zurich).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let cancelled: Value = res.json().await.unwrap();

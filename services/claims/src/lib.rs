@@ -1,7 +1,13 @@
-//! The claims service: filing, automatic verification against work history, adjudication and payment.
+//! The claims service: file, verify against work history, adjudicate, pay.
 //!
-//! So far the service serves the kit's health, OpenAPI and problem+json, and its event
-//! feed (`GET /v1/events`) from its own schema; its domain arrives with its issue.
+//! - `verify`: the automatic checks and their recommendation (pure);
+//! - `routes`: filing (verified at once) and reading claims.
+//!
+//! Attachments, re-verification on new evidence, income-loss eligibility and benefit,
+//! adjudication and payment arrive with the rest of the claims issue.
+
+pub mod routes;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -19,7 +25,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(gigcover_feed::serve::events))]
+#[openapi(paths(routes::file, routes::get, gigcover_feed::serve::events), tags((name = "claims", description = "Claims")))]
 struct ApiDoc;
 
 async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
@@ -31,9 +37,17 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
+    let state = web::Data::new(routes::ClaimsState {
+        pricing: ctx.client_for(ServiceName::Pricing),
+        enrichment: ctx.client_for(ServiceName::Enrichment),
+    });
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
-        configure: Arc::new(move |cfg: &mut web::ServiceConfig| server.configure(cfg)),
+        configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(state.clone());
+            server.configure(cfg);
+            cfg.route("/v1/claims", web::post().to(routes::file)).route("/v1/claims/{id}", web::get().to(routes::get));
+        }),
         background: vec![feed.listener],
     })
 }

@@ -41,11 +41,13 @@ pub struct Policy {
     pub cancelled_at: Option<DateTime<Utc>>,
     #[schema(value_type = Option<String>)]
     pub refund: Option<Decimal>,
+    /// The insured-time definition of the frozen tariff version (accident cover).
+    pub definition: Option<String>,
 }
 
 const COLUMNS: &str =
     "id, quote_id, insurer_id, worker_id, product_id, tariff_version, kind, premium, currency, status,
-                       starts_at, ends_at, cancelled_at, refund";
+                       starts_at, ends_at, cancelled_at, refund, definition";
 
 async fn load(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> ApiResult<Option<Policy>> {
     let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
@@ -55,7 +57,7 @@ async fn load(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> ApiResult<
 /// Whether `caller` may see `policy` (its worker, its insurer, ops).
 fn visible(caller: &Principal, policy: &Policy) -> bool {
     match caller.role {
-        Role::Ops => true,
+        Role::Ops | Role::Service => true,
         Role::Worker => caller.worker_id().map(|w| w.as_uuid()) == Some(policy.worker_id),
         Role::Insurer => caller.tenant.as_deref() == Some(policy.insurer_id.as_str()),
         _ => false,
@@ -84,15 +86,18 @@ pub async fn bind(
     {
         return first.replay(&request_hash);
     }
-    type QuoteRow = (String, Uuid, Uuid, i32, Decimal, String, DateTime<Utc>, String);
+    type QuoteRow = (String, Uuid, Uuid, i32, Decimal, String, DateTime<Utc>, String, Option<String>);
     let quote: Option<QuoteRow> = sqlx::query_as(
-        "SELECT q.insurer_id, q.worker_id, q.product_id, q.tariff_version, q.premium, q.currency, q.valid_until, p.kind
-         FROM quotes q JOIN products p ON p.id = q.product_id WHERE q.id = $1 FOR UPDATE OF q",
+        "SELECT q.insurer_id, q.worker_id, q.product_id, q.tariff_version, q.premium, q.currency, q.valid_until, p.kind,
+                t.document -> 'basis' -> 'per_insured_hour' ->> 'definition'
+         FROM quotes q JOIN products p ON p.id = q.product_id
+              JOIN tariff_versions t ON t.product_id = q.product_id AND t.version = q.tariff_version
+         WHERE q.id = $1 FOR UPDATE OF q",
     )
     .bind(body.quote_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((insurer, owner, product, version, premium, currency, valid_until, kind)) = quote else {
+    let Some((insurer, owner, product, version, premium, currency, valid_until, kind, definition)) = quote else {
         return Err(ApiError::not_found("quote"));
     };
     if owner != worker {
@@ -113,8 +118,8 @@ pub async fn bind(
     let ends = now.checked_add_months(Months::new(1)).ok_or_else(|| anyhow::anyhow!("date overflow"))?;
     let policy: Policy = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO policies (id, quote_id, insurer_id, worker_id, product_id, tariff_version, kind, premium, currency,
-                               status, starts_at, ends_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11) RETURNING {COLUMNS}"
+                               status, starts_at, ends_at, definition)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12) RETURNING {COLUMNS}"
     )))
     .bind(Uuid::now_v7())
     .bind(body.quote_id)
@@ -127,6 +132,7 @@ pub async fn bind(
     .bind(&currency)
     .bind(now)
     .bind(ends)
+    .bind(&definition)
     .fetch_one(&mut *tx)
     .await?;
     let event = NewEvent::new("policy.bound", &policy).map_err(anyhow::Error::from)?;
@@ -220,6 +226,7 @@ mod tests {
             ends_at: "2026-12-01T00:00:00Z".parse().unwrap(),
             cancelled_at: None,
             refund: None,
+            definition: None,
         };
         // 20 of 30 days left: 20.00 of 30.00.
         assert_eq!(refund(&p, "2026-11-11T00:00:00Z".parse().unwrap()), Decimal::new(2000, 2));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use futures::future::LocalBoxFuture;
 
 use super::claims::{Principal, Role};
@@ -24,16 +24,46 @@ fn bearer(req: &HttpRequest) -> Result<String, AuthError> {
     }
 }
 
+/// The bearer token's verdict, reached by [`authenticate`] before any extractor runs.
+#[derive(Clone)]
+struct Verified(Result<Principal, AuthError>);
+
+/// Middleware: verifies the bearer token (when there is one) before the handler's
+/// extractors run, so a bad token is a 401 even where another extractor (a body, a query)
+/// would have failed first while the key lookup was still waiting on the JWKS.
+pub async fn authenticate(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse, actix_web::Error> {
+    if req.headers().contains_key(AUTHORIZATION)
+        && let Some(verifier) = req.app_data::<web::Data<Verifier>>().cloned()
+    {
+        let verdict = match bearer(req.request()) {
+            Ok(token) => verifier.verify(&token).await,
+            Err(e) => Err(e),
+        };
+        req.extensions_mut().insert(Verified(verdict));
+    }
+    next.call(req).await.map(|res| res.map_into_boxed_body())
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verified = req.extensions().get::<Verified>().cloned();
         let verifier: Option<Arc<Verifier>> = req.app_data::<web::Data<Verifier>>().map(|d| d.clone().into_inner());
         let token = bearer(req);
         Box::pin(async move {
-            let verifier = verifier.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no Verifier in app data")))?;
-            let principal = verifier.verify(&token?).await?;
+            let principal = match verified {
+                Some(Verified(verdict)) => verdict?,
+                None => {
+                    let verifier =
+                        verifier.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no Verifier in app data")))?;
+                    verifier.verify(&token?).await?
+                }
+            };
             let span = tracing::Span::current();
             span.record("enduser.role", principal.role.as_str());
             if let Some(tenant) = principal.tenant.as_deref() {

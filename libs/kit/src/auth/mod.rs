@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 pub use claims::{Audience, Claims, Principal, Role};
 pub use consent::{ConsentAnswer, ConsentCheck, ConsentClient, ConsentScope, NeedsScope, ReadsWorker, needs};
-pub use extract::{Authorized, RoleSet, roles};
+pub use extract::{Authorized, RoleSet, authenticate, roles};
 pub use keys::{KeyError, PublicKeyConfig};
 pub use verifier::{AuthError, TrustedIssuer, Verifier};
 

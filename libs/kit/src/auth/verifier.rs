@@ -18,7 +18,7 @@ const MIN_REFETCH: Duration = Duration::from_secs(5);
 /// Refetch a JWKS older than this on next use, to learn of rotations and withdrawals.
 const MAX_AGE: Duration = Duration::from_secs(600);
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, Clone)]
 pub enum AuthError {
     #[error("a bearer token is required")]
     Missing,

@@ -104,6 +104,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             let docs = openapi.get_ref().clone();
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::auth::authenticate))
                 .wrap(observe.clone())
                 .app_data(limit)
                 .app_data(pool.clone())
