@@ -181,15 +181,24 @@ async fn seed(settings: &Settings) -> anyhow::Result<String> {
     // An ops client for the demo, straight in identity's database (there is no ops token yet).
     let db = database::resolve(settings).await?;
     let pool = gigcover_kit::db::pool(&settings.database, &db.url, ServiceName::Identity.schema())?;
-    let issued = gigcover_identity::clients::bootstrap_client(&pool, DEMO_OPS, "gigcover demo (ops)", Role::Ops)
-        .await
-        .map_err(|e| anyhow::anyhow!("provision the demo ops client: {}", e.detail()))?;
-    pool.close().await;
     let token_url = format!("{}/oauth/token", settings.services.url(ServiceName::Identity));
-    let ops = ClientCredentials::new(token_url, DEMO_OPS, SecretString::from(issued.client_secret))
-        .token()
-        .await?
-        .unwrap_or_default();
+    let mut tokens = Vec::new();
+    for (client, role, tenant) in [
+        (DEMO_OPS, Role::Ops, None),
+        ("demo-acme", Role::Insurer, Some("acme")),
+        ("demo-zurich", Role::Insurer, Some("zurich")),
+    ] {
+        let issued = gigcover_identity::clients::bootstrap_client(&pool, client, client, role, tenant)
+            .await
+            .map_err(|e| anyhow::anyhow!("provision the demo client {client}: {}", e.detail()))?;
+        let token = ClientCredentials::new(token_url.clone(), client, SecretString::from(issued.client_secret))
+            .token()
+            .await?
+            .unwrap_or_default();
+        tokens.push(token);
+    }
+    pool.close().await;
+    let ops = tokens[0].clone();
     let api = Api { http, settings: settings.clone(), ops };
 
     api.platform("eats-berlin", "gig_records", "food_delivery", "Europe/Berlin", "EUR").await?;
@@ -270,6 +279,7 @@ async fn seed(settings: &Settings) -> anyhow::Result<String> {
         e["lines"], r["lines"], s["lines"]
     );
     doordash(&api, &mut summary).await?;
+    insurers(&api, &tokens[1..], &mut summary).await?;
     let w = &workers[0];
     let ui = |s: ServiceName| settings.services.url(s);
     let _ = writeln!(
@@ -300,6 +310,38 @@ async fn seed(settings: &Settings) -> anyhow::Result<String> {
         ui(ServiceName::Enrichment)
     );
     Ok(summary)
+}
+
+/// Two insurers with an accident product each (per insured hour) and a liability product.
+async fn insurers(api: &Api, tokens: &[String], summary: &mut String) -> anyhow::Result<()> {
+    let existing = api
+        .send(api.http.get(api.url(ServiceName::Pricing, "/v1/products")).bearer_auth(&api.ops), "list products")
+        .await?;
+    if existing.as_array().is_some_and(|p| !p.is_empty()) {
+        let _ = writeln!(summary, "insurers: products already there");
+        return Ok(());
+    }
+    for (token, (rate, night, liability)) in tokens.iter().zip([("0.38", "1.30", "9.90"), ("0.42", "1.10", "8.50")]) {
+        let accident = json!({"kind": "accident", "name": "Accident cover while working", "tariff": {
+            "currency": "EUR", "basis": {"per_insured_hour": {"rate": rate, "definition": "job-plus-15m"}},
+            "factors": [
+                {"input": "night_share", "bands": [{"from": "0", "factor": "1"}, {"from": "0.2", "factor": night}]},
+                {"input": "weekly_hours", "bands": [{"from": "0", "factor": "1.1"}, {"from": "20", "factor": "1"}, {"from": "40", "factor": "0.95"}]}],
+            "min_premium": "3.00", "max_premium": "150.00", "rounding": "half_up"}});
+        let fixed = json!({"kind": "liability", "name": "Third-party liability", "tariff": {
+            "currency": "EUR", "basis": {"fixed_monthly": {"premium": liability}},
+            "factors": [{"input": "platforms", "bands": [{"from": "0", "factor": "1"}, {"from": "2", "factor": "1.15"}]}],
+            "min_premium": "5.00", "max_premium": "50.00"}});
+        for product in [accident, fixed] {
+            api.send(
+                api.http.post(api.url(ServiceName::Pricing, "/v1/products")).bearer_auth(token).json(&product),
+                "a product",
+            )
+            .await?;
+        }
+    }
+    let _ = writeln!(summary, "insurers: acme and zurich, each with accident (per insured hour) and liability cover");
+    Ok(())
 }
 
 /// The DoorDash sample (when present): five drivers linked, the rest held until they link.

@@ -52,6 +52,7 @@ pub async fn token_source(
                 EMBEDDED_CLIENT,
                 "gigcover services (embedded)",
                 gigcover_kit::auth::Role::Service,
+                None,
             )
             .await
             .map_err(|e| anyhow::anyhow!("provision the embedded service client: {}", e.detail()))?;

@@ -187,10 +187,22 @@ pub async fn authenticate(pool: &PgPool, client_id: &str, secret: &str) -> ApiRe
 }
 
 /// For a process that runs identity itself (the embedded default and the demo): a client
-/// of `role` (service or ops) with a fresh secret each start, created or re-activated.
-pub async fn bootstrap_client(pool: &PgPool, client_id: &str, name: &str, role: Role) -> ApiResult<IssuedSecret> {
-    let new =
-        NewClient { client_id: client_id.to_owned(), name: name.to_owned(), role, tenant: None, scopes: Vec::new() };
+/// of `role` (for `tenant`, when an insurer or platform) with a fresh secret each start,
+/// created or re-activated.
+pub async fn bootstrap_client(
+    pool: &PgPool,
+    client_id: &str,
+    name: &str,
+    role: Role,
+    tenant: Option<&str>,
+) -> ApiResult<IssuedSecret> {
+    let new = NewClient {
+        client_id: client_id.to_owned(),
+        name: name.to_owned(),
+        role,
+        tenant: tenant.map(str::to_owned),
+        scopes: Vec::new(),
+    };
     match create(pool, &new).await {
         Ok(issued) => Ok(issued),
         Err(e) if e.code() == "client_exists" => {
