@@ -134,6 +134,28 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
         .await
         .unwrap();
     assert_eq!(foreign.status(), 404, "another insurer's product is not confirmed");
+    // A version scheduled for tomorrow does not price today's quotes; a bad one is refused.
+    let acme_product = pricing(&format!("/v1/products/{}", products[0]["id"].as_str().unwrap()));
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let res = http
+        .post(format!("{acme_product}/tariffs"))
+        .bearer_auth(&acme)
+        .json(&json!({"tariff": tariff("9.99"), "effective_from": tomorrow}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.json::<Value>().await.unwrap()["version"], 2);
+    let res = http
+        .post(format!("{acme_product}/tariffs"))
+        .bearer_auth(&zurich)
+        .json(&json!({"tariff": tariff("0.10")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "an insurer cannot publish for another's product");
+    let current: Value = http.get(&acme_product).bearer_auth(&acme).send().await.unwrap().json().await.unwrap();
+    assert_eq!(current["tariff_version"], 1, "version 2 takes effect tomorrow");
 
     // The worker's marketplace view: both, cheapest first, each explained to the cent.
     let res = http
