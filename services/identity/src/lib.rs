@@ -89,6 +89,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let personal = web::Data::new(personal::routes::PersonalState {
         wrapper,
         aggregation: ctx.client_for(ServiceName::Aggregation),
+        enrichment: ctx.client_for(ServiceName::Enrichment),
     });
     keys::ensure_signing_key(&ctx.pool).await?;
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());

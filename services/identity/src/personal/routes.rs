@@ -17,8 +17,9 @@ use crate::consents::{self, AccessEntry, AuditEntry, Consent};
 
 pub struct PersonalState {
     pub wrapper: Arc<dyn KeyWrapper>,
-    /// To include the worker's activity in their export.
+    /// To include the worker's activity and hours in their export.
     pub aggregation: ServiceClient,
+    pub enrichment: ServiceClient,
 }
 
 /// Sets the worker's personal data (the whole record).
@@ -74,6 +75,9 @@ pub struct Export {
     /// Every activity of every linked platform, from aggregation.
     #[schema(value_type = Vec<Object>)]
     pub activities: Vec<serde_json::Value>,
+    /// The worker's hours per day over the last 400 days, from enrichment.
+    #[schema(value_type = Object)]
+    pub hours: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +122,14 @@ pub async fn export(
             None => break,
         }
     }
+    let today = Utc::now().date_naive();
+    let hours: serde_json::Value = state
+        .enrichment
+        .get_json(&format!("/v1/workers/{worker}/hours?from={}&to={today}", today - chrono::Duration::days(399)))
+        .await
+        .map_err(|e| {
+            ApiError::unavailable("export_incomplete", format!("the hours part of the export is unavailable: {e}"))
+        })?;
     let export = Export {
         worker_id: worker,
         exported_at: Utc::now(),
@@ -127,6 +139,7 @@ pub async fn export(
         consent_audit: values::<AuditEntry>(consents::audit_of(&pool, worker).await?),
         insurer_reads: values::<AccessEntry>(consents::reads_of(&pool, worker).await?),
         activities,
+        hours,
     };
     Ok(HttpResponse::Ok()
         .insert_header(("content-disposition", "attachment; filename=\"gigcover-export.json\""))
