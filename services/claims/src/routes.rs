@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use gigcover_domain::FieldProblem;
-use gigcover_kit::auth::{Authorized, Principal, Role, roles};
+use gigcover_kit::auth::{Authorized, roles};
 use gigcover_kit::client::{ClientError, ServiceClient};
 use gigcover_kit::http::Json;
 use gigcover_kit::{ApiError, ApiResult, idempotency};
@@ -278,15 +278,6 @@ async fn load(conn: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<Option<Claim
     }))
 }
 
-fn visible(caller: &Principal, claim: &Claim) -> bool {
-    match caller.role {
-        Role::Ops => true,
-        Role::Worker => caller.worker_id().map(|w| w.as_uuid()) == Some(claim.worker_id),
-        Role::Insurer => caller.tenant.as_deref() == Some(claim.insurer_id.as_str()),
-        _ => false,
-    }
-}
-
 /// One claim with its status history: its worker, its insurer, or ops.
 #[utoipa::path(get, path = "/v1/claims/{id}", tag = "claims", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = Claim), (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
@@ -296,7 +287,9 @@ pub async fn get(
     pool: web::Data<PgPool>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = pool.acquire().await?;
-    let claim =
-        load(&mut conn, *id).await?.filter(|c| visible(&caller, c)).ok_or_else(|| ApiError::not_found("claim"))?;
+    let claim = load(&mut conn, *id)
+        .await?
+        .filter(|c| caller.may_see(c.worker_id, &c.insurer_id))
+        .ok_or_else(|| ApiError::not_found("claim"))?;
     Ok(HttpResponse::Ok().json(claim))
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Months, Utc};
 use gigcover_domain::{Currency, Money, Rounding};
 use gigcover_feed::NewEvent;
-use gigcover_kit::auth::{Authorized, Principal, Role, roles};
+use gigcover_kit::auth::{Authorized, roles};
 use gigcover_kit::http::Json;
 use gigcover_kit::{ApiError, ApiResult, idempotency};
 use rust_decimal::Decimal;
@@ -52,16 +52,6 @@ const COLUMNS: &str =
 async fn load(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> ApiResult<Option<Policy>> {
     let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?)
-}
-
-/// Whether `caller` may see `policy` (its worker, its insurer, ops).
-fn visible(caller: &Principal, policy: &Policy) -> bool {
-    match caller.role {
-        Role::Ops | Role::Service => true,
-        Role::Worker => caller.worker_id().map(|w| w.as_uuid()) == Some(policy.worker_id),
-        Role::Insurer => caller.tenant.as_deref() == Some(policy.insurer_id.as_str()),
-        _ => false,
-    }
 }
 
 /// Binds a quote into a policy covering the next month.
@@ -169,8 +159,10 @@ pub async fn cancel(
     pool: web::Data<PgPool>,
 ) -> ApiResult<HttpResponse> {
     let mut tx = pool.begin().await?;
-    let policy =
-        load(&mut tx, *id, true).await?.filter(|p| visible(&caller, p)).ok_or_else(|| ApiError::not_found("policy"))?;
+    let policy = load(&mut tx, *id, true)
+        .await?
+        .filter(|p| caller.may_see(p.worker_id, &p.insurer_id))
+        .ok_or_else(|| ApiError::not_found("policy"))?;
     if policy.status != "active" {
         return Err(ApiError::conflict("not_active", format!("the policy is {}", policy.status)));
     }
@@ -199,7 +191,7 @@ pub async fn get(
     let mut conn = pool.acquire().await?;
     let policy = load(&mut conn, *id, false)
         .await?
-        .filter(|p| visible(&caller, p))
+        .filter(|p| caller.may_see(p.worker_id, &p.insurer_id))
         .ok_or_else(|| ApiError::not_found("policy"))?;
     Ok(HttpResponse::Ok().json(policy))
 }

@@ -230,13 +230,7 @@ pub async fn get(
     else {
         return Err(ApiError::not_found("quote"));
     };
-    let visible = match caller.role {
-        Role::Ops => true,
-        Role::Worker => caller.worker_id().map(|w| w.as_uuid()) == Some(worker_id),
-        Role::Insurer => caller.tenant.as_deref() == Some(insurer_id.as_str()),
-        _ => false,
-    };
-    if !visible {
+    if !caller.may_see(worker_id, &insurer_id) {
         return Err(ApiError::not_found("quote"));
     }
     Ok(HttpResponse::Ok().json(Quote {
