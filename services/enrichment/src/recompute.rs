@@ -57,8 +57,10 @@ pub struct Loaded {
     pub rows: Vec<StoredInterval>,
     /// The longest interval, so a window's pieces are found by binary search on starts.
     longest: Ms,
-    /// The timeline of all of them, which stored day figures come from.
-    pub whole: Timeline,
+    infer_gap: Ms,
+    /// The timeline of all of them, which stored day figures come from (built on first use:
+    /// reads that evaluate definitions per day never need it).
+    whole: std::sync::OnceLock<Timeline>,
 }
 
 impl Loaded {
@@ -78,8 +80,12 @@ impl Loaded {
             })
             .collect::<Vec<Piece>>();
         let longest = pieces.iter().map(|p| p.end - p.start).max().unwrap_or(0);
-        let whole = Timeline::build(&pieces, platforms.len(), infer_gap);
-        Self { platforms, pieces, rows, longest, whole }
+        Self { platforms, pieces, rows, longest, infer_gap, whole: std::sync::OnceLock::new() }
+    }
+
+    /// The timeline of every loaded interval.
+    pub fn whole(&self) -> &Timeline {
+        self.whole.get_or_init(|| Timeline::build(&self.pieces, self.platforms.len(), self.infer_gap))
     }
 
     /// Indexes of the pieces that may overlap `[from, to)`: all that start in
@@ -136,7 +142,7 @@ pub struct WorkerDay {
 /// earnings count on the local day a job started.
 pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate) -> Option<WorkerDay> {
     let day = DayWindow::cached(tz, date);
-    let figures = figures(&loaded.whole, &day);
+    let figures = figures(loaded.whole(), &day);
     let mut jobs = 0;
     let mut distance_km = Decimal::ZERO;
     let mut earnings: BTreeMap<String, EarningsSum> = BTreeMap::new();

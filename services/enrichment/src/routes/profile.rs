@@ -73,28 +73,29 @@ pub struct Profile {
     pub last_12_weeks: WindowProfile,
 }
 
-async fn window(
-    state: &State,
-    worker: uuid::Uuid,
-    tz: chrono_tz::Tz,
+/// The first day of the `weeks` weeks ending on `as_of`.
+fn window_start(as_of: NaiveDate, weeks: u32) -> NaiveDate {
+    as_of - Duration::days(i64::from(weeks) * 7 - 1)
+}
+
+/// One window's averages, from the days and insured time already read for the longest one.
+fn window(
+    days: &[reading::DayRow],
+    insured: &std::collections::BTreeMap<NaiveDate, i64>,
     as_of: NaiveDate,
     weeks: u32,
-    spec: &crate::engine::definitions::DefinitionSpec,
-) -> ApiResult<WindowProfile> {
-    let from = as_of - Duration::days(i64::from(weeks) * 7 - 1);
-    let days = reading::days(&state.pool, worker, from, as_of).await?;
-    let insured =
-        reading::insured_by_day(&state.pool, worker, tz, from, as_of, spec, state.settings.infer_gap_ms()).await?;
+) -> WindowProfile {
+    let from = window_start(as_of, weeks);
     let mut totals = Totals::default();
     let mut active_weeks = std::collections::BTreeSet::new();
-    for d in &days {
+    for d in days.iter().filter(|d| d.day >= from) {
         totals.add(d);
         active_weeks.insert((d.day - from).num_days() / 7);
     }
-    totals.insured_ms = insured.values().sum();
+    totals.insured_ms = insured.range(from..).map(|(_, ms)| ms).sum();
     let w = Decimal::from(weeks);
     let per_week = |ms: i64| (hours(ms) / w).round_dp(2).normalize();
-    Ok(WindowProfile {
+    WindowProfile {
         weeks,
         from,
         to: as_of,
@@ -119,7 +120,7 @@ async fn window(
         regularity: share(active_weeks.len() as i64, i64::from(weeks)),
         night_share: share(totals.night_engaged_ms, totals.engaged_ms),
         weekend_share: share(totals.weekend_engaged_ms, totals.engaged_ms),
-    })
+    }
 }
 
 /// The worker's rolling profile as of a day.
@@ -138,13 +139,18 @@ pub async fn get(
     let tz = zone_of(&state.pool, worker).await?;
     let as_of = query.as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
     let def = definitions::resolve(&state.pool, query.definition.as_deref().unwrap_or(DEFAULT_DEFINITION)).await?;
+    // Read once for the longest window; the shorter one is its tail.
+    let from = window_start(as_of, 12);
+    let days = reading::days(&state.pool, worker, from, as_of).await?;
+    let insured =
+        reading::insured_by_day(&state.pool, worker, tz, from, as_of, &def.spec, state.settings.infer_gap_ms()).await?;
     let mut profile = Profile {
         worker_id: worker,
         as_of,
         time_zone: tz.name().to_owned(),
         definition: format!("{}@{}", def.name, def.version),
-        last_4_weeks: window(&state, worker, tz, as_of, 4, &def.spec).await?,
-        last_12_weeks: window(&state, worker, tz, as_of, 12, &def.spec).await?,
+        last_4_weeks: window(&days, &insured, as_of, 4),
+        last_12_weeks: window(&days, &insured, as_of, 12),
     };
     if !reader.may_see(ConsentScope::HoursAndEarnings) {
         profile.last_4_weeks.earnings.clear();
