@@ -46,21 +46,7 @@ async fn the_demo_loads_its_data_once_and_a_demo_worker_reads_their_hours() {
     // Enrichment catches up with aggregation's feed on its own.
     let (pg, _) = LocalPostgres::ensure_running(&gc.data_dir()).unwrap();
     let pool = sqlx::PgPool::connect(&pg.url()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (head, applied): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COALESCE(max(position), 0) FROM aggregation.outbox),
-                    (SELECT COALESCE(max(position), 0) FROM enrichment.feed_cursors WHERE source = 'aggregation')",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        if applied >= head {
-            break;
-        }
-        assert!(Instant::now() < deadline, "enrichment did not catch up: {applied} of {head}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    gc.wait_for_enrichment(&pool, Duration::from_secs(120)).await;
     let res = http.get(gc.url(ServiceName::Enrichment, &path)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let hours: Value = res.json().await.unwrap();

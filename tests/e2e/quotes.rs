@@ -4,7 +4,7 @@
 //! problems are refused with every problem listed; insurers see only their own; a bound
 //! policy's accident claim is verified against the work history.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gigcover_e2e::Gigcover;
 use gigcover_kit::ServiceName;
@@ -90,21 +90,7 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
     assert_eq!(res.status(), 200);
     let (pg, _) = LocalPostgres::ensure_running(&gc.data_dir()).unwrap();
     let pool = sqlx::PgPool::connect(&pg.url()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (head, applied): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COALESCE(max(position), 0) FROM aggregation.outbox),
-                    (SELECT COALESCE(max(position), 0) FROM enrichment.feed_cursors WHERE source = 'aggregation')",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        if applied >= head {
-            break;
-        }
-        assert!(Instant::now() < deadline, "enrichment did not catch up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    gc.wait_for_enrichment(&pool, Duration::from_secs(60)).await;
 
     // Two insurers, one product each; a bad tariff is refused with all its problems.
     let acme = keys.token(Role::Insurer, "client-acme", Some("acme"));
@@ -268,19 +254,7 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    loop {
-        let (head, applied): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COALESCE(max(position), 0) FROM aggregation.outbox),
-                    (SELECT COALESCE(max(position), 0) FROM enrichment.feed_cursors WHERE source = 'aggregation')",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        if applied >= head {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    gc.wait_for_enrichment(&pool, Duration::from_secs(60)).await;
     let claims = |p: &str| gc.url(ServiceName::Claims, p);
     let incident = (bound_at + chrono::Duration::milliseconds(500)).to_rfc3339();
     let file = |kind: &'static str, key: &'static str| {

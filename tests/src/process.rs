@@ -89,6 +89,26 @@ impl Gigcover {
         self.child.wait().expect("reap gigcover");
     }
 
+    /// Waits until enrichment has applied everything aggregation published so far (both
+    /// read from `pool`, a connection to this process's cluster).
+    pub async fn wait_for_enrichment(&self, pool: &sqlx::PgPool, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let (head, applied): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COALESCE(max(position), 0) FROM aggregation.outbox),
+                        (SELECT COALESCE(max(position), 0) FROM enrichment.feed_cursors WHERE source = 'aggregation')",
+            )
+            .fetch_one(pool)
+            .await
+            .expect("read the feed positions");
+            if applied >= head {
+                return;
+            }
+            assert!(Instant::now() < deadline, "enrichment did not catch up: {applied} of {head}\n{}", self.logs());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self._dir.path().join("pg")
     }

@@ -23,6 +23,8 @@ use crate::services::Targets;
 
 const DEMO_OPS: &str = "gigcover-demo-ops";
 const WORKERS: usize = 12;
+/// The CSV mapping of the DoorDash sample (shared with the tests that load it).
+const DOORDASH_MAPPING: &str = include_str!("../../../data/doordash-mapping.json");
 
 pub async fn demo(config: &Config) -> anyhow::Result<()> {
     let config = config.clone().with("identity.dev_login", true);
@@ -356,13 +358,8 @@ async fn doordash(api: &Api, summary: &mut String) -> anyhow::Result<()> {
         api.http
             .put(api.url(ServiceName::Aggregation, "/v1/platforms/doordash-demo/csv-mapping"))
             .bearer_auth(&api.ops)
-            .json(&json!({
-            "worker_ref": "Driver_ID",
-            "external_id": ["Driver_ID", "Customer_placed_order_datetime", "Restaurant_ID", "Consumer_ID"],
-            "start": {"column": "Placed_order_with_restaurant_datetime", "format": "%d %H:%M:%S"},
-            "end": {"column": "Delivered_to_consumer_datetime", "format": "%d %H:%M:%S"},
-            "time_zone": "America/Los_Angeles", "year": 2026, "month": 10,
-            "earnings": {"tips": "Amount_of_tip"}})),
+            .header("content-type", "application/json")
+            .body(DOORDASH_MAPPING),
         "the DoorDash CSV mapping",
     )
     .await?;

@@ -123,12 +123,7 @@ async fn a_batch_over_the_limit_writes_nothing() {
 }
 
 fn doordash_mapping() -> Value {
-    json!({"worker_ref": "Driver_ID",
-           "external_id": ["Driver_ID", "Customer_placed_order_datetime", "Restaurant_ID", "Consumer_ID"],
-           "start": {"column": "Placed_order_with_restaurant_datetime", "format": "%d %H:%M:%S"},
-           "end": {"column": "Delivered_to_consumer_datetime", "format": "%d %H:%M:%S"},
-           "time_zone": "America/Los_Angeles", "year": 2026, "month": 10,
-           "earnings": {"tips": "Amount_of_tip"}})
+    serde_json::from_str(include_str!("../../../../data/doordash-mapping.json")).unwrap()
 }
 
 #[tokio::test]

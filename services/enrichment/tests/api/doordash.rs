@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::harness::Harness;
 
@@ -17,12 +17,7 @@ async fn per_driver_engaged_hours_match_range_agg() {
     };
     let h = Harness::start().await;
     h.platform("doordash", "csv", "America/Los_Angeles", "USD").await;
-    let mapping = json!({"worker_ref": "Driver_ID",
-           "external_id": ["Driver_ID", "Customer_placed_order_datetime", "Restaurant_ID", "Consumer_ID"],
-           "start": {"column": "Placed_order_with_restaurant_datetime", "format": "%d %H:%M:%S"},
-           "end": {"column": "Delivered_to_consumer_datetime", "format": "%d %H:%M:%S"},
-           "time_zone": "America/Los_Angeles", "year": 2026, "month": 10,
-           "earnings": {"tips": "Amount_of_tip"}});
+    let mapping: Value = serde_json::from_str(include_str!("../../../../data/doordash-mapping.json")).unwrap();
     let res = h
         .agg(reqwest::Client::put, "/v1/platforms/doordash/csv-mapping")
         .bearer_auth(h.platform_token("doordash"))
