@@ -106,18 +106,6 @@ impl Principal {
         (self.role == Role::Platform).then(|| self.tenant.as_deref().and_then(|t| PlatformId::parse(t).ok())).flatten()
     }
 
-    /// Whether the bearer may see a record of `worker` held for insurer `insurer` (a quote,
-    /// a policy, a claim): that worker, that insurer, ops, or one of our services. The one
-    /// tenant rule for such records; callers answer "not found" otherwise.
-    pub fn may_see(&self, worker: uuid::Uuid, insurer: &str) -> bool {
-        match self.role {
-            Role::Ops | Role::Service => true,
-            Role::Worker => self.worker_id().map(|w| w.as_uuid()) == Some(worker),
-            Role::Insurer => self.tenant.as_deref() == Some(insurer),
-            Role::Platform => false,
-        }
-    }
-
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }

@@ -10,6 +10,7 @@ mod claims;
 mod consent;
 mod extract;
 mod keys;
+mod record_scope;
 mod verifier;
 
 use serde::Deserialize;
@@ -18,6 +19,7 @@ pub use claims::{Audience, Claims, Principal, Role};
 pub use consent::{ConsentAnswer, ConsentCheck, ConsentClient, ConsentScope, NeedsScope, ReadsWorker, needs};
 pub use extract::{Authorized, RoleSet, authenticate, roles};
 pub use keys::{KeyError, PublicKeyConfig};
+pub use record_scope::RecordScope;
 pub use verifier::{AuthError, TrustedIssuer, Verifier};
 
 /// The `auth` section.

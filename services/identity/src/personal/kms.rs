@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::keys::KeyWrapper;
-use super::sigv4;
+use gigcover_kit::sigv4;
 
 /// The `identity.kms` section.
 #[derive(Debug, Clone, Deserialize)]

@@ -5,5 +5,4 @@
 pub mod keys;
 pub mod kms;
 pub mod routes;
-pub mod sigv4;
 pub mod store;

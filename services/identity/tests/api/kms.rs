@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine as _;
-use gigcover_identity::personal::sigv4;
 use gigcover_kit::auth::Role;
+use gigcover_kit::sigv4;
 use gigcover_testkit::{TestApp, TestDatabase};
 use serde_json::{Value, json};
 

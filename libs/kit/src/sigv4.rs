@@ -1,4 +1,5 @@
-//! AWS Signature Version 4 for one JSON POST (what the KMS API needs).
+//! AWS Signature Version 4: signing one request (KMS's JSON API, S3's PutObject and
+//! GetObject).
 
 use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};
