@@ -3,13 +3,14 @@
 //! - `tariff`: tariffs as data and the premium they give, explained line by line (pure);
 //! - `products`: products and tariff versions, scoped to their insurer;
 //! - `quotes`: a worker's profile from enrichment priced by every product of a kind;
-//! - `policies`: binding a quote, cancelling with a pro-rata refund.
-//!
-//! Renewal and usage-based billing arrive with the rest of the pricing issue.
+//! - `policies`: binding a quote (or its renewal), cancelling with a pro-rata refund;
+//! - `billing`: monthly statements of per-hour policies, finalised, with adjustments.
 
+pub mod billing;
 pub mod policies;
 pub mod products;
 pub mod quotes;
+pub mod settings;
 pub mod tariff;
 
 use std::sync::Arc;
@@ -41,11 +42,12 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 #[openapi(
     paths(
         products::create, products::publish, products::list, products::get, quotes::create, quotes::get,
-        policies::bind, policies::cancel, policies::get,
+        policies::bind, policies::cancel, policies::get, policies::renew,
+        billing::routes::of_policy, billing::routes::list,
         gigcover_feed::serve::events
     ),
     tags((name = "products", description = "Insurers' products and tariffs"), (name = "quotes", description = "Marketplace quotes"),
-          (name = "policies", description = "Bound quotes"))
+          (name = "policies", description = "Bound quotes"), (name = "statements", description = "Usage-based billing"))
 )]
 struct ApiDoc;
 
@@ -58,11 +60,24 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
-    let state = web::Data::new(quotes::QuoteState { enrichment: ctx.client_for(ServiceName::Enrichment) });
+    let settings: settings::PricingSettings = ctx.config.section("pricing")?;
+    let enrichment = ctx.client_for(ServiceName::Enrichment);
+    let ledger = billing::ledger::Ledger {
+        pool: ctx.pool.clone(),
+        enrichment: enrichment.clone(),
+        grace: chrono::Duration::hours(i64::from(settings.statement_grace_hours)),
+    };
+    let finalizer = Box::pin(
+        ledger
+            .clone()
+            .run(std::time::Duration::from_secs(u64::from(settings.statement_check_secs.max(1))), ctx.shutdown.clone()),
+    );
+    let ledger = web::Data::new(ledger);
+    let state = web::Data::new(quotes::QuoteState { enrichment });
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(state.clone());
+            cfg.app_data(state.clone()).app_data(ledger.clone());
             server.configure(cfg);
             cfg.route("/v1/products", web::post().to(products::create))
                 .route("/v1/products", web::get().to(products::list))
@@ -72,8 +87,11 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
                 .route("/v1/quotes/{id}", web::get().to(quotes::get))
                 .route("/v1/policies", web::post().to(policies::bind))
                 .route("/v1/policies/{id}", web::get().to(policies::get))
-                .route("/v1/policies/{id}/cancel", web::post().to(policies::cancel));
+                .route("/v1/policies/{id}/cancel", web::post().to(policies::cancel))
+                .route("/v1/policies/{id}/renew", web::post().to(policies::renew))
+                .route("/v1/policies/{id}/statements", web::get().to(billing::routes::of_policy))
+                .route("/v1/statements", web::get().to(billing::routes::list));
         }),
-        background: vec![feed.listener],
+        background: vec![feed.listener, finalizer],
     })
 }

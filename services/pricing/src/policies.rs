@@ -5,15 +5,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Months, Utc};
-use gigcover_domain::{Currency, Money, Rounding};
+use gigcover_domain::{Currency, Money};
 use gigcover_feed::NewEvent;
-use gigcover_kit::auth::{Authorized, roles};
+use gigcover_kit::auth::{Authorized, RecordScope, roles};
 use gigcover_kit::http::Json;
 use gigcover_kit::{ApiError, ApiResult, idempotency};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::quotes::Coverage;
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,15 +45,31 @@ pub struct Policy {
     pub refund: Option<Decimal>,
     /// The insured-time definition of the frozen tariff version (accident cover).
     pub definition: Option<String>,
+    /// What the policy covers and how it is billed, frozen from its quote.
+    #[schema(value_type = Coverage)]
+    pub coverage: sqlx::types::Json<Coverage>,
+    /// The policy this one renews.
+    pub renews: Option<Uuid>,
 }
 
-const COLUMNS: &str =
-    "id, quote_id, insurer_id, worker_id, product_id, tariff_version, kind, premium, currency, status,
-                       starts_at, ends_at, cancelled_at, refund, definition";
+/// `lapsed` is an active policy past its end, computed on read so it is never stale.
+const COLUMNS: &str = "id, quote_id, insurer_id, worker_id, product_id, tariff_version, kind, premium, currency,
+    CASE WHEN status = 'active' AND ends_at <= now() THEN 'lapsed' ELSE status END AS status,
+    starts_at, ends_at, cancelled_at, refund, definition, coverage, renews";
 
-async fn load(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> ApiResult<Option<Policy>> {
-    let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?)
+/// One policy the caller may see (`lock`: for update, in the caller's transaction).
+pub(crate) async fn load(
+    conn: &mut sqlx::PgConnection,
+    scope: &RecordScope,
+    id: Uuid,
+    lock: bool,
+) -> ApiResult<Option<Policy>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM policies p WHERE id = $1 AND {}{}",
+        RecordScope::condition("p", 2),
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    Ok(scope.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id)).fetch_optional(conn).await?)
 }
 
 /// Binds a quote into a policy covering the next month.
@@ -76,18 +94,16 @@ pub async fn bind(
     {
         return first.replay(&request_hash);
     }
-    type QuoteRow = (String, Uuid, Uuid, i32, Decimal, String, DateTime<Utc>, String, Option<String>);
+    type QuoteRow = (Uuid, Uuid, i32, Decimal, String, DateTime<Utc>, String, Option<Uuid>);
+    let records = RecordScope::of(&caller);
     let quote: Option<QuoteRow> = sqlx::query_as(
-        "SELECT q.insurer_id, q.worker_id, q.product_id, q.tariff_version, q.premium, q.currency, q.valid_until, p.kind,
-                t.document -> 'basis' -> 'per_insured_hour' ->> 'definition'
-         FROM quotes q JOIN products p ON p.id = q.product_id
-              JOIN tariff_versions t ON t.product_id = q.product_id AND t.version = q.tariff_version
-         WHERE q.id = $1 FOR UPDATE OF q",
+        "SELECT q.worker_id, q.product_id, q.tariff_version, q.premium, q.currency, q.valid_until, p.kind, q.renews
+         FROM quotes q JOIN products p ON p.id = q.product_id WHERE q.id = $1 FOR UPDATE OF q",
     )
     .bind(body.quote_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((insurer, owner, product, version, premium, currency, valid_until, kind, definition)) = quote else {
+    let Some((owner, product, version, premium, currency, valid_until, kind, renews)) = quote else {
         return Err(ApiError::not_found("quote"));
     };
     if owner != worker {
@@ -98,31 +114,53 @@ pub async fn bind(
         .fetch_optional(&mut *tx)
         .await?;
     if let Some(id) = existing {
-        let policy = load(&mut tx, id, false).await?.ok_or_else(|| ApiError::not_found("policy"))?;
+        let policy = load(&mut tx, &records, id, false).await?.ok_or_else(|| ApiError::not_found("policy"))?;
         return Ok(HttpResponse::Ok().json(policy));
     }
     let now = Utc::now();
     if valid_until <= now {
         return Err(ApiError::conflict("quote_expired", "the quote has expired; ask for a new one"));
     }
-    let ends = now.checked_add_months(Months::new(1)).ok_or_else(|| anyhow::anyhow!("date overflow"))?;
+    let quote =
+        crate::quotes::load(&pool, &records, body.quote_id).await?.ok_or_else(|| ApiError::not_found("quote"))?;
+    // A renewal starts where the policy it renews ends (or now, if that has passed).
+    let starts = match renews {
+        Some(old) => {
+            let old = load(&mut tx, &records, old, true).await?.ok_or_else(|| ApiError::not_found("policy"))?;
+            if old.status == "cancelled" {
+                return Err(ApiError::conflict("not_renewable", "the policy it renews was cancelled"));
+            }
+            let renewed: Option<Uuid> = sqlx::query_scalar("SELECT id FROM policies WHERE renews = $1")
+                .bind(old.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(other) = renewed {
+                return Err(ApiError::conflict("already_renewed", format!("policy {other} already renews it")));
+            }
+            old.ends_at.max(now)
+        }
+        None => now,
+    };
+    let ends = starts.checked_add_months(Months::new(1)).ok_or_else(|| anyhow::anyhow!("date overflow"))?;
     let policy: Policy = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO policies (id, quote_id, insurer_id, worker_id, product_id, tariff_version, kind, premium, currency,
-                               status, starts_at, ends_at, definition)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12) RETURNING {COLUMNS}"
+                               status, starts_at, ends_at, definition, coverage, renews)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12, $13, $14) RETURNING {COLUMNS}"
     )))
     .bind(Uuid::now_v7())
     .bind(body.quote_id)
-    .bind(&insurer)
+    .bind(&quote.insurer_id)
     .bind(worker)
     .bind(product)
     .bind(version)
     .bind(&kind)
     .bind(premium)
     .bind(&currency)
-    .bind(now)
+    .bind(starts)
     .bind(ends)
-    .bind(&definition)
+    .bind(&quote.coverage.definition)
+    .bind(sqlx::types::Json(&quote.coverage))
+    .bind(renews)
     .fetch_one(&mut *tx)
     .await?;
     let event = NewEvent::new("policy.bound", &policy).map_err(anyhow::Error::from)?;
@@ -134,17 +172,17 @@ pub async fn bind(
     Ok(HttpResponse::Created().json(policy))
 }
 
-/// The unused part of a fixed monthly premium, to the cent (accident cover is priced per
-/// insured hour and refunds nothing).
+/// The unused part of a fixed monthly premium, rounded by the tariff's rule (accident cover
+/// is billed on its insured hours, so cancelling it refunds nothing: it stops the billing).
 pub fn refund(policy: &Policy, at: DateTime<Utc>) -> Decimal {
-    if !matches!(policy.kind.as_str(), "liability" | "equipment") || at >= policy.ends_at {
+    if !matches!(policy.kind.as_str(), "liability" | "equipment" | "income_protection") || at >= policy.ends_at {
         return Decimal::ZERO;
     }
     let total = (policy.ends_at - policy.starts_at).num_seconds().max(1);
     let left = (policy.ends_at - at.max(policy.starts_at)).num_seconds().max(0);
     let amount = policy.premium * Decimal::from(left) / Decimal::from(total);
     match Currency::parse(&policy.currency) {
-        Ok(currency) => Money::new(amount, currency).round(Rounding::HalfEven).amount(),
+        Ok(currency) => Money::new(amount, currency).round(policy.coverage.rounding).amount(),
         Err(_) => amount.round_dp(2),
     }
 }
@@ -159,10 +197,8 @@ pub async fn cancel(
     pool: web::Data<PgPool>,
 ) -> ApiResult<HttpResponse> {
     let mut tx = pool.begin().await?;
-    let policy = load(&mut tx, *id, true)
-        .await?
-        .filter(|p| caller.may_see(p.worker_id, &p.insurer_id))
-        .ok_or_else(|| ApiError::not_found("policy"))?;
+    let policy =
+        load(&mut tx, &RecordScope::of(&caller), *id, true).await?.ok_or_else(|| ApiError::not_found("policy"))?;
     if policy.status != "active" {
         return Err(ApiError::conflict("not_active", format!("the policy is {}", policy.status)));
     }
@@ -189,16 +225,48 @@ pub async fn get(
     pool: web::Data<PgPool>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = pool.acquire().await?;
-    let policy = load(&mut conn, *id, false)
-        .await?
-        .filter(|p| caller.may_see(p.worker_id, &p.insurer_id))
-        .ok_or_else(|| ApiError::not_found("policy"))?;
+    let policy =
+        load(&mut conn, &RecordScope::of(&caller), *id, false).await?.ok_or_else(|| ApiError::not_found("policy"))?;
     Ok(HttpResponse::Ok().json(policy))
+}
+
+/// Renewal: a new quote for the same product, on its tariff in effect now and the worker's
+/// current profile; binding it starts the new policy where this one ends.
+#[utoipa::path(post, path = "/v1/policies/{id}/renew", tag = "policies", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 201, body = crate::quotes::Quote),
+              (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
+              (status = 409, description = "cancelled, or renewed already", body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
+              (status = 422, description = "not enough history", body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
+pub async fn renew(
+    caller: Authorized<roles::Worker>,
+    id: web::Path<Uuid>,
+    pool: web::Data<PgPool>,
+    state: web::Data<crate::quotes::QuoteState>,
+) -> ApiResult<HttpResponse> {
+    let mut conn = pool.acquire().await?;
+    let policy =
+        load(&mut conn, &RecordScope::of(&caller), *id, false).await?.ok_or_else(|| ApiError::not_found("policy"))?;
+    drop(conn);
+    if policy.status == "cancelled" {
+        return Err(ApiError::conflict("not_renewable", "a cancelled policy is not renewed"));
+    }
+    let product = crate::products::current(&pool, None, None, Some(policy.product_id))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::conflict("not_renewable", "the product is no longer offered"))?;
+    let quotes =
+        crate::quotes::price_offers(&state.enrichment, policy.worker_id, vec![product], Some(policy.id)).await?;
+    let mut tx = pool.begin().await?;
+    crate::quotes::store(&mut tx, policy.worker_id, &quotes).await?;
+    tx.commit().await?;
+    let quote = quotes.into_iter().next().ok_or_else(|| anyhow::anyhow!("a product priced into no quote"))?;
+    Ok(HttpResponse::Created().json(quote))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gigcover_domain::Rounding;
 
     #[test]
     fn a_fixed_premium_refunds_the_unused_part_and_accident_cover_nothing() {
@@ -219,6 +287,16 @@ mod tests {
             cancelled_at: None,
             refund: None,
             definition: None,
+            coverage: sqlx::types::Json(Coverage {
+                definition: None,
+                hourly_rate: None,
+                benefit: None,
+                rounding: Rounding::HalfEven,
+                min_premium: Decimal::ZERO,
+                max_premium: Decimal::ONE_HUNDRED,
+                claim_decision_hours: 120,
+            }),
+            renews: None,
         };
         // 20 of 30 days left: 20.00 of 30.00.
         assert_eq!(refund(&p, "2026-11-11T00:00:00Z".parse().unwrap()), Decimal::new(2000, 2));

@@ -73,12 +73,13 @@ fn check(tariff: &Tariff, kind: ProductKind) -> ApiResult<()> {
         (kind, &tariff.basis),
         (ProductKind::Accident, crate::tariff::Basis::PerInsuredHour { .. })
             | (ProductKind::Liability | ProductKind::Equipment, crate::tariff::Basis::FixedMonthly { .. })
+            | (ProductKind::IncomeProtection, crate::tariff::Basis::IncomeProtection { .. })
     );
     if !fits {
         problems.push(gigcover_domain::FieldProblem::new(
             "basis",
-            "accident is priced per insured hour; liability and equipment at a fixed monthly premium; \
-             income protection is not offered yet",
+            "accident is priced per insured hour (per_insured_hour); liability and equipment at a fixed \
+             monthly premium (fixed_monthly); income protection with a benefit (income_protection)",
         ));
     }
     if problems.is_empty() {

@@ -6,6 +6,7 @@
 //! the minimum and maximum bound it; the currency's rounding ends it. Every step is a line
 //! whose amount is exactly what it added, so the lines sum to the premium exactly.
 
+pub use gigcover_domain::BenefitTerms;
 use gigcover_domain::{Currency, FieldProblem, Rounding};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,13 @@ pub enum Basis {
     FixedMonthly {
         #[schema(value_type = String)]
         premium: Decimal,
+    },
+    /// Income protection (sick pay): a fixed monthly premium for a daily benefit that
+    /// follows the worker's average daily earnings.
+    IncomeProtection {
+        #[schema(value_type = String)]
+        premium: Decimal,
+        benefit: BenefitTerms,
     },
 }
 
@@ -75,6 +83,13 @@ pub struct Tariff {
     pub max_premium: Decimal,
     #[serde(default)]
     pub rounding: Rounding,
+    /// The insurer decides a claim on a policy of this tariff within this many hours.
+    #[serde(default = "default_claim_decision_hours")]
+    pub claim_decision_hours: u32,
+}
+
+pub fn default_claim_decision_hours() -> u32 {
+    120
 }
 
 impl Tariff {
@@ -94,6 +109,12 @@ impl Tariff {
                 if *premium <= Decimal::ZERO || *premium > Decimal::from(100_000) {
                     p.push(FieldProblem::new("basis.fixed_monthly.premium", "must be above 0 and at most 100000"));
                 }
+            }
+            Basis::IncomeProtection { premium, benefit } => {
+                if *premium <= Decimal::ZERO || *premium > Decimal::from(100_000) {
+                    p.push(FieldProblem::new("basis.income_protection.premium", "must be above 0 and at most 100000"));
+                }
+                p.extend(benefit.problems("basis.income_protection.benefit"));
             }
         }
         let mut seen = Vec::new();
@@ -126,14 +147,26 @@ impl Tariff {
         if self.max_premium < self.min_premium {
             p.push(FieldProblem::new("max_premium", "must not be below min_premium"));
         }
+        if !(1..=720).contains(&self.claim_decision_hours) {
+            p.push(FieldProblem::new("claim_decision_hours", "1 to 720"));
+        }
         p
     }
 
-    /// The insured-time definition the tariff rates on, if any.
+    /// The insured-time definition the tariff rates on, or counts eligibility under.
     pub fn definition(&self) -> Option<&str> {
         match &self.basis {
             Basis::PerInsuredHour { definition, .. } => Some(definition),
+            Basis::IncomeProtection { benefit, .. } => benefit.definition.as_deref(),
             Basis::FixedMonthly { .. } => None,
+        }
+    }
+
+    /// The income protection benefit, if the tariff is one.
+    pub fn benefit(&self) -> Option<&BenefitTerms> {
+        match &self.basis {
+            Basis::IncomeProtection { benefit, .. } => Some(benefit),
+            _ => None,
         }
     }
 }
@@ -191,6 +224,14 @@ pub struct Priced {
     pub lines: Vec<Line>,
 }
 
+/// The price of one insured hour after the rating factors (usage-based billing bills each
+/// day's insured hours at it), from a per-hour premium's explanation: the base rate times
+/// every factor. `None` for premiums not priced per hour.
+pub fn hourly_rate(basis: &Basis, lines: &[Line]) -> Option<Decimal> {
+    let Basis::PerInsuredHour { rate, .. } = basis else { return None };
+    Some(lines.iter().filter(|l| l.item != "base").filter_map(|l| l.factor).fold(*rate, |r, f| r * f))
+}
+
 /// Weeks per month on average (52 / 12).
 fn weeks_per_month() -> Decimal {
     Decimal::from(52) / Decimal::from(12)
@@ -209,7 +250,7 @@ pub fn price(tariff: &Tariff, inputs: &RatingInputs) -> Priced {
             });
             *rate * monthly_hours
         }
-        Basis::FixedMonthly { premium } => {
+        Basis::FixedMonthly { premium } | Basis::IncomeProtection { premium, .. } => {
             lines.push(Line { item: "base".into(), input: None, factor: None, amount: *premium });
             *premium
         }
@@ -272,6 +313,81 @@ mod tests {
         );
         assert_eq!(p.premium, dec!(53.52));
         assert_eq!(p.lines.iter().map(|l| l.amount).sum::<Decimal>(), p.premium);
+    }
+
+    fn income_protection() -> Tariff {
+        serde_json::from_value(serde_json::json!({
+            "currency": "EUR",
+            "basis": {"income_protection": {"premium": "18.00", "benefit": {
+                "percent": "60", "floor": "20", "cap": "80", "reference_weeks": 12,
+                "min_insured_hours": "40", "min_jobs": 20, "waiting_days": 3, "max_days": 30}}},
+            "factors": [
+                {"input": "regularity", "bands": [{"from": "0", "factor": "1.25"}, {"from": "0.75", "factor": "1"}]},
+                {"input": "platforms", "bands": [{"from": "0", "factor": "1"}, {"from": "2", "factor": "0.9"}]}
+            ],
+            "min_premium": "10.00", "max_premium": "60.00", "rounding": "half_even"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_income_protection_premium_and_its_daily_benefit_by_hand() {
+        // Irregular (0.5), two platforms: 18.00 x 1.25 = 22.50 (+4.50); x 0.9 = 20.25 (-2.25).
+        let inputs = RatingInputs { regularity: dec!(0.5), platforms: 2, ..RatingInputs::default() };
+        let p = price(&income_protection(), &inputs);
+        let amounts: Vec<Decimal> = p.lines.iter().map(|l| l.amount).collect();
+        assert_eq!(amounts, [dec!(18.00), dec!(4.50), dec!(-2.250)]);
+        assert_eq!(p.premium, dec!(20.25));
+        let terms = income_protection().benefit().cloned().unwrap();
+        // 60 % of 95.50 = 57.30; of 20 = 12 -> the floor 20; of 200 = 120 -> the cap 80.
+        assert_eq!(terms.daily_benefit(dec!(95.50)), dec!(57.3000));
+        assert_eq!(terms.daily_benefit(dec!(20)), dec!(20));
+        assert_eq!(terms.daily_benefit(dec!(200)), dec!(80));
+    }
+
+    #[test]
+    fn a_fixed_premium_over_the_maximum_is_capped_on_a_line() {
+        let liability: Tariff = serde_json::from_value(serde_json::json!({
+            "currency": "GBP", "basis": {"fixed_monthly": {"premium": "9.99"}},
+            "factors": [{"input": "weekly_hours", "bands": [{"from": "0", "factor": "1"}, {"from": "40", "factor": "1.5"}]}],
+            "min_premium": "5", "max_premium": "12.50"
+        }))
+        .unwrap();
+        // 45 h/week: 9.99 x 1.5 = 14.985 (+4.995), capped at 12.50 (-2.485).
+        let p = price(&liability, &RatingInputs { avg_weekly_engaged_hours: dec!(45), ..RatingInputs::default() });
+        let items: Vec<(&str, Decimal)> = p.lines.iter().map(|l| (l.item.as_str(), l.amount)).collect();
+        assert_eq!(items, [("base", dec!(9.99)), ("weekly_hours", dec!(4.995)), ("maximum_premium", dec!(-2.485))]);
+        assert_eq!(p.premium, dec!(12.50));
+    }
+
+    #[test]
+    fn the_hourly_rate_is_the_base_rate_times_every_factor() {
+        let inputs = RatingInputs { night_share: dec!(0.3), avg_weekly_engaged_hours: dec!(22), ..Default::default() };
+        let t = accident();
+        // 0.40 x 1.3 x 0.95 = 0.494; rounding and bounds lines carry no factor.
+        assert_eq!(hourly_rate(&t.basis, &price(&t, &inputs).lines), Some(dec!(0.494)));
+        assert_eq!(hourly_rate(&income_protection().basis, &[]), None);
+    }
+
+    #[test]
+    fn an_income_protection_tariff_lists_every_benefit_problem() {
+        let mut t = income_protection();
+        if let Basis::IncomeProtection { benefit, .. } = &mut t.basis {
+            benefit.percent = dec!(120);
+            benefit.cap = dec!(10);
+            benefit.reference_weeks = 6;
+            benefit.max_days = 0;
+        }
+        let fields: Vec<String> = t.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "basis.income_protection.benefit.percent",
+                "basis.income_protection.benefit.cap",
+                "basis.income_protection.benefit.reference_weeks",
+                "basis.income_protection.benefit.max_days"
+            ]
+        );
     }
 
     #[test]
