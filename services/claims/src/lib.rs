@@ -1,19 +1,36 @@
 //! The claims service: file, verify against work history, adjudicate, pay.
 //!
-//! - `verify`: the automatic checks and their recommendation (pure);
-//! - `routes`: filing (verified at once) and reading claims.
-//!
-//! Attachments, re-verification on new evidence, income-loss eligibility and benefit,
-//! adjudication and payment arrive with the rest of the claims issue.
+//! - `verify`: the automatic checks, the income-loss benefit and the recommendation (pure);
+//! - `evidence`: reading the evidence from pricing and enrichment, and verifying a claim;
+//! - `lifecycle`: the claim's state machine (pure);
+//! - `store`: claims as stored, scoped to who may see them, and their status history;
+//! - `filing`: filing (verified at once), reading and listing claims;
+//! - `adjudication`: the insurer's decisions and payment reports, the worker's answers;
+//! - `attachments` and `objects`: uploads kept in an object store (local folder or S3);
+//! - `reverify`: verification again on an attachment or a late activity (`hours.changed`);
+//! - `sla`: decision deadlines and `claim.sla_breached`;
+//! - `events`: the claim events.
 
-pub mod routes;
+pub mod adjudication;
+pub mod attachments;
+pub mod events;
+pub mod evidence;
+pub mod filing;
+pub mod lifecycle;
+pub mod objects;
+pub mod reverify;
+pub mod settings;
+pub mod sla;
+pub mod state;
+pub mod store;
 pub mod verify;
 
 use std::sync::Arc;
 
 use actix_web::web;
-use gigcover_feed::FeedServer;
+use gigcover_feed::{Consumer, FeedServer};
 use gigcover_kit::ServiceName;
+use gigcover_kit::config::Environment;
 use gigcover_kit::http::{ServiceContext, ServiceRoutes};
 use gigcover_kit::service::ServiceSpec;
 use utoipa::OpenApi as _;
@@ -25,7 +42,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(routes::file, routes::get, gigcover_feed::serve::events), tags((name = "claims", description = "Claims")))]
+#[openapi(
+    paths(filing::file, filing::get, filing::list, adjudication::act, attachments::upload, attachments::download,
+          gigcover_feed::serve::events),
+    tags((name = "claims", description = "Claims"))
+)]
 struct ApiDoc;
 
 async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
@@ -34,20 +55,53 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
     gigcover_feed::migrate(&pool, schema).await
 }
 
+fn object_store(
+    settings: &settings::ClaimsSettings,
+    environment: Environment,
+) -> anyhow::Result<Arc<dyn objects::ObjectStore>> {
+    match &settings.s3 {
+        Some(s3) => Ok(Arc::new(objects::S3::new(s3.clone()))),
+        None if environment.is_production() => {
+            anyhow::bail!("claims.s3 is required in production: attachments are kept in S3 there")
+        }
+        None => Ok(Arc::new(objects::LocalFolder { root: settings.attachments_dir.clone() })),
+    }
+}
+
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
+    let settings: settings::ClaimsSettings = ctx.config.section("claims")?;
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
-    let state = web::Data::new(routes::ClaimsState {
+    let state = web::Data::new(state::ClaimsState {
         pricing: ctx.client_for(ServiceName::Pricing),
         enrichment: ctx.client_for(ServiceName::Enrichment),
+        objects: object_store(&settings, ctx.settings.environment)?,
+        settings: settings.clone(),
     });
+    let consumer = Consumer::new(
+        ServiceName::Enrichment.as_str(),
+        ctx.client_for(ServiceName::Enrichment),
+        ctx.pool.clone(),
+        reverify::HoursFeed { state: state.clone() },
+    )
+    .batch(settings.feed_batch);
+    let deadlines = sla::run(
+        ctx.pool.clone(),
+        std::time::Duration::from_secs(settings.sla_check_secs.max(1)),
+        ctx.shutdown.clone(),
+    );
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(state.clone());
             server.configure(cfg);
-            cfg.route("/v1/claims", web::post().to(routes::file)).route("/v1/claims/{id}", web::get().to(routes::get));
+            cfg.route("/v1/claims", web::post().to(filing::file))
+                .route("/v1/claims", web::get().to(filing::list))
+                .route("/v1/claims/{id}", web::get().to(filing::get))
+                .route("/v1/claims/{id}/actions", web::post().to(adjudication::act))
+                .route("/v1/claims/{id}/attachments", web::post().to(attachments::upload))
+                .route("/v1/claims/{id}/attachments/{attachment}", web::get().to(attachments::download));
         }),
-        background: vec![feed.listener],
+        background: vec![feed.listener, Box::pin(consumer.run(ctx.shutdown.clone())), Box::pin(deadlines)],
     })
 }

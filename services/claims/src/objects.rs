@@ -1,0 +1,177 @@
+//! Where claim attachments are kept: an object store behind one trait, a local folder in
+//! the embedded default and S3 in production (SigV4-signed `PutObject`/`GetObject`).
+
+use std::path::PathBuf;
+
+use actix_web::web::Bytes;
+use futures::future::BoxFuture;
+use gigcover_kit::sigv4;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+pub trait ObjectStore: Send + Sync + 'static {
+    /// Stores `bytes` under `key` (written whole or not at all).
+    fn put<'a>(&'a self, key: &'a str, content_type: &'a str, bytes: Bytes) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// The object under `key`, if any.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<Option<Bytes>>>;
+}
+
+/// Keys are made by us from UUIDs; anything else is refused before it reaches a path.
+fn check_key(key: &str) -> anyhow::Result<()> {
+    let ok = !key.is_empty()
+        && key.split('/').all(|part| !part.is_empty() && part != ".." && part != ".")
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'.'));
+    if ok { Ok(()) } else { anyhow::bail!("invalid object key") }
+}
+
+/// A local folder: each object a file, written to a temporary name, synced and renamed.
+pub struct LocalFolder {
+    pub root: PathBuf,
+}
+
+impl ObjectStore for LocalFolder {
+    fn put<'a>(&'a self, key: &'a str, _content_type: &'a str, bytes: Bytes) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            check_key(key)?;
+            let path = self.root.join(key);
+            let dir = path.parent().ok_or_else(|| anyhow::anyhow!("an object key names a file"))?.to_owned();
+            let tmp = path.with_extension("partial");
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                use std::io::Write as _;
+                std::fs::create_dir_all(&dir)?;
+                let mut file = std::fs::File::create(&tmp)?;
+                file.write_all(&bytes)?;
+                file.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                std::fs::File::open(&dir)?.sync_all()?;
+                Ok(())
+            })
+            .await?
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<Option<Bytes>>> {
+        Box::pin(async move {
+            check_key(key)?;
+            match tokio::fs::read(self.root.join(key)).await {
+                Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+}
+
+/// The `claims.s3` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// e.g. `https://s3.eu-central-1.amazonaws.com` (path-style addressing).
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    /// For temporary credentials (IRSA, STS).
+    pub session_token: Option<SecretString>,
+}
+
+pub struct S3 {
+    settings: S3Settings,
+    http: reqwest::Client,
+}
+
+impl S3 {
+    pub fn new(settings: S3Settings) -> Self {
+        let http = gigcover_kit::client::http_builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { settings, http }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        key: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> anyhow::Result<reqwest::Response> {
+        check_key(key)?;
+        let base = reqwest::Url::parse(&self.settings.endpoint)?;
+        let path = format!("/{}/{key}", self.settings.bucket);
+        let url = base.join(&path)?;
+        let host = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+        let mut headers = vec![
+            ("host".to_owned(), host),
+            ("x-amz-content-sha256".to_owned(), hex::encode(Sha256::digest(&body))),
+            ("x-amz-date".to_owned(), amz_date.clone()),
+        ];
+        if let Some(ct) = content_type {
+            headers.push(("content-type".to_owned(), ct.to_owned()));
+        }
+        if let Some(t) = &self.settings.session_token {
+            headers.push(("x-amz-security-token".to_owned(), t.expose_secret().to_owned()));
+        }
+        let request = sigv4::Request { method, path: &path, query: "", headers: headers.clone(), body: &body };
+        let authorization = sigv4::authorization(
+            &request,
+            &self.settings.access_key_id,
+            self.settings.secret_access_key.expose_secret(),
+            &self.settings.region,
+            "s3",
+            &amz_date,
+        );
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut req = self.http.request(method, url).header("authorization", authorization).body(body);
+        for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
+            req = req.header(k, v);
+        }
+        Ok(req.send().await?)
+    }
+}
+
+impl ObjectStore for S3 {
+    fn put<'a>(&'a self, key: &'a str, content_type: &'a str, bytes: Bytes) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let res = self.send("PUT", key, Some(content_type), bytes).await?;
+            if !res.status().is_success() {
+                anyhow::bail!("S3 PutObject answered {}", res.status());
+            }
+            Ok(())
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<Option<Bytes>>> {
+        Box::pin(async move {
+            let res = self.send("GET", key, None, Bytes::new()).await?;
+            match res.status() {
+                s if s.is_success() => Ok(Some(res.bytes().await?)),
+                reqwest::StatusCode::NOT_FOUND => Ok(None),
+                s => anyhow::bail!("S3 GetObject answered {s}"),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_local_folder_keeps_what_it_was_given_and_refuses_paths_out_of_it() {
+        let root = std::env::temp_dir().join(format!("gigcover-objects-{}", uuid::Uuid::now_v7()));
+        let store = LocalFolder { root: root.clone() };
+        store.put("claims/a/b.pdf", "application/pdf", Bytes::from_static(b"%PDF-1.7")).await.unwrap();
+        assert_eq!(store.get("claims/a/b.pdf").await.unwrap().as_deref(), Some(&b"%PDF-1.7"[..]));
+        assert_eq!(store.get("claims/a/missing").await.unwrap(), None);
+        assert!(store.put("../escape", "application/pdf", Bytes::from_static(b"x")).await.is_err());
+        assert!(store.get("/etc/passwd").await.is_err());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}
