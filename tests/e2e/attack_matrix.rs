@@ -30,6 +30,7 @@ fn concrete(path: &str, worker: &str) -> String {
         .replace("{insurer}", "acme")
         .replace("{worker_ref}", "w-1")
         .replace("{secret_id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{attachment}", "00000000-0000-0000-0000-000000000000")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,6 +3,8 @@
 
 mod attack_matrix;
 mod batch_kill;
+mod billing;
+mod claims;
 mod demo;
 mod feed;
 mod personal_data;

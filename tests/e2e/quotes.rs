@@ -239,7 +239,7 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
 
     // A claim: an accident during a job under the policy is verified against the work
     // history and recommended for approval; the same again is a possible duplicate; a type
-    // the policy does not cover is recommended for rejection.
+    // the policy does not cover is refused.
     let bound_at: chrono::DateTime<chrono::Utc> = policy["starts_at"].as_str().unwrap().parse().unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let job = json!({"id": "g-now", "worker": "e-1",
@@ -278,8 +278,10 @@ async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consen
     let again: Value = file("accident", "claim-2").await.unwrap().json().await.unwrap();
     assert_eq!(again["recommendation"], "refer");
     assert!(again["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "possible_duplicate"));
-    let equipment: Value = file("equipment", "claim-3").await.unwrap().json().await.unwrap();
-    assert_eq!(equipment["recommendation"], "reject");
+    let equipment = file("equipment", "claim-3").await.unwrap();
+    assert_eq!(equipment.status(), 422, "an accident policy does not cover equipment");
+    let problem: Value = equipment.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "claim_type");
     let claim_url = claims(&format!("/v1/claims/{}", claim["id"].as_str().unwrap()));
     assert_eq!(http.get(&claim_url).bearer_auth(&acme).send().await.unwrap().status(), 404);
     let seen: Value = http.get(&claim_url).bearer_auth(&zurich).send().await.unwrap().json().await.unwrap();

@@ -3,5 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod process;
+pub mod scenario;
 
 pub use process::{Gigcover, free_port};
+pub use scenario::{Scenario, gig};
