@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Europe::Berlin;
-use gigcover_e2e::{Gigcover, Scenario, gig};
+use gigcover_e2e::{Gigcover, Scenario, WebhookReceiver, gig};
 use gigcover_kit::ServiceName;
 use gigcover_testkit::OtlpReceiver;
 use serde_json::{Value, json};
@@ -91,6 +91,28 @@ async fn claims_are_verified_against_work_history_decided_and_paid_in_one_trace(
         "min_premium": "5", "max_premium": "100", "claim_decision_hours": 48}),
     )
     .await;
+    // acme takes its claim events by webhook; its receiver fails the first delivery.
+    let receiver = WebhookReceiver::start(1);
+    let res = s
+        .http
+        .post(claims("/v1/webhooks"))
+        .bearer_auth(&acme)
+        .json(&json!({"url": receiver.url()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    let hook: Value = res.json().await.unwrap();
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    let res = s
+        .http
+        .post(claims("/v1/webhooks"))
+        .bearer_auth(&acme)
+        .json(&json!({"url": "file:///etc/passwd"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
     let accident = s.bind(&worker, &s.quotes(&worker, "accident", Some("acme")).await[0]).await;
     let income = s.bind(&worker, &s.quotes(&worker, "income_protection", Some("acme")).await[0]).await;
     let started = Utc::now() - chrono::Duration::days(60);
@@ -344,6 +366,59 @@ async fn claims_are_verified_against_work_history_decided_and_paid_in_one_trace(
         assert!(events.iter().any(|e| e == kind), "no {kind} in {events:?}");
     }
     assert_eq!(events.iter().filter(|e| *e == "claim.sla_breached").count(), 1);
+
+    // acme's webhook got its events in feed order, signed, the first one retried after the
+    // receiver's 500; no claim text in them; a replay delivers them again.
+    let wanted = events.len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let delivered = loop {
+        let got: Vec<_> = receiver.received().into_iter().filter(|r| r.status == 200).collect();
+        if got.len() >= wanted {
+            break got;
+        }
+        assert!(Instant::now() < deadline, "{} of {wanted} delivered", got.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let all = receiver.received();
+    assert_eq!((all[0].status, all[1].status), (500, 200));
+    assert_eq!(all[0].event_id, all[1].event_id, "the failed delivery is retried first");
+    let now = Utc::now().timestamp();
+    let mut last = 0;
+    for r in &delivered {
+        gigcover_kit::signature::verify(Some(&r.signature), &r.body, &[secret.as_bytes().to_vec()], now, 300).unwrap();
+        let event: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(event["data"]["insurer_id"], "acme");
+        assert!(event["position"].as_i64().unwrap() > last, "in feed order");
+        last = event["position"].as_i64().unwrap();
+        let text = String::from_utf8_lossy(&r.body);
+        assert!(!text.contains("Flu") && !text.contains("Fell off"), "{text}");
+    }
+    let kinds: Vec<String> = delivered
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(kinds.contains(&"claim.paid".to_owned()) && kinds.contains(&"claim.sla_breached".to_owned()), "{kinds:?}");
+    let hook_url = claims(&format!("/v1/webhooks/{}", hook["id"].as_str().unwrap()));
+    let res =
+        s.http.post(format!("{hook_url}/replay")).bearer_auth(&acme).json(&json!({"after": 0})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = s
+        .http
+        .post(format!("{hook_url}/replay"))
+        .bearer_auth(s.insurer_token("zurich"))
+        .json(&json!({"after": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "another insurer's webhook is not confirmed");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while receiver.received().iter().filter(|r| r.status == 200).count() < delivered.len() * 2 {
+        assert!(Instant::now() < deadline, "the replay did not deliver everything again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let attempts: Vec<Value> =
+        s.http.get(format!("{hook_url}/attempts")).bearer_auth(&acme).send().await.unwrap().json().await.unwrap();
+    assert!(attempts.iter().any(|a| a["status"] == 500));
 
     // The trace: the platform upload (aggregation), enrichment applying it, claims
     // re-verifying (reading the policy from pricing) and the insurer's decision.

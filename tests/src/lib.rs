@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod process;
+pub mod receiver;
 pub mod scenario;
 
 pub use process::{Gigcover, free_port};
+pub use receiver::WebhookReceiver;
 pub use scenario::{Scenario, gig};

@@ -12,6 +12,7 @@ pub mod http;
 pub mod idempotency;
 pub mod oauth;
 pub mod service;
+pub mod signature;
 pub mod sigv4;
 pub mod topology;
 

@@ -9,7 +9,8 @@
 //! - `attachments` and `objects`: uploads kept in an object store (local folder or S3);
 //! - `reverify`: verification again on an attachment or a late activity (`hours.changed`);
 //! - `sla`: decision deadlines and `claim.sla_breached`;
-//! - `events`: the claim events.
+//! - `events`: the claim events;
+//! - `webhooks`: insurers' webhooks receiving their claim events, signed.
 
 pub mod adjudication;
 pub mod attachments;
@@ -24,6 +25,7 @@ pub mod sla;
 pub mod state;
 pub mod store;
 pub mod verify;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -44,8 +46,9 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(filing::file, filing::get, filing::list, adjudication::act, attachments::upload, attachments::download,
-          gigcover_feed::serve::events),
-    tags((name = "claims", description = "Claims"))
+          webhooks::routes::create, webhooks::routes::list, webhooks::routes::delete, webhooks::routes::replay,
+          webhooks::routes::attempts, gigcover_feed::serve::events),
+    tags((name = "claims", description = "Claims"), (name = "webhooks", description = "Insurers' claim event webhooks"))
 )]
 struct ApiDoc;
 
@@ -70,6 +73,9 @@ fn object_store(
 
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let settings: settings::ClaimsSettings = ctx.config.section("claims")?;
+    let production = ctx.settings.environment.is_production();
+    let crypto: gigcover_kit::crypto::CryptoSettings = ctx.config.section("crypto")?;
+    let sealer = Arc::new(gigcover_kit::crypto::Sealer::from_settings(&crypto, production)?);
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
     let state = web::Data::new(state::ClaimsState {
@@ -77,7 +83,15 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         enrichment: ctx.client_for(ServiceName::Enrichment),
         objects: object_store(&settings, ctx.settings.environment)?,
         settings: settings.clone(),
+        sealer: Arc::clone(&sealer),
+        production,
     });
+    let deliverer = webhooks::delivery::Deliverer {
+        pool: ctx.pool.clone(),
+        sealer,
+        http: gigcover_kit::client::http_builder().build()?,
+        allow_internal: settings.webhooks_allow_internal(production),
+    };
     let consumer = Consumer::new(
         ServiceName::Enrichment.as_str(),
         ctx.client_for(ServiceName::Enrichment),
@@ -100,8 +114,18 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
                 .route("/v1/claims/{id}", web::get().to(filing::get))
                 .route("/v1/claims/{id}/actions", web::post().to(adjudication::act))
                 .route("/v1/claims/{id}/attachments", web::post().to(attachments::upload))
-                .route("/v1/claims/{id}/attachments/{attachment}", web::get().to(attachments::download));
+                .route("/v1/claims/{id}/attachments/{attachment}", web::get().to(attachments::download))
+                .route("/v1/webhooks", web::post().to(webhooks::routes::create))
+                .route("/v1/webhooks", web::get().to(webhooks::routes::list))
+                .route("/v1/webhooks/{id}", web::delete().to(webhooks::routes::delete))
+                .route("/v1/webhooks/{id}/replay", web::post().to(webhooks::routes::replay))
+                .route("/v1/webhooks/{id}/attempts", web::get().to(webhooks::routes::attempts));
         }),
-        background: vec![feed.listener, Box::pin(consumer.run(ctx.shutdown.clone())), Box::pin(deadlines)],
+        background: vec![
+            feed.listener,
+            Box::pin(consumer.run(ctx.shutdown.clone())),
+            Box::pin(deadlines),
+            Box::pin(deliverer.run(ctx.shutdown.clone())),
+        ],
     })
 }

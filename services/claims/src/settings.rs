@@ -21,6 +21,15 @@ pub struct ClaimsSettings {
     pub sla_check_secs: u64,
     /// Events per page read from enrichment's feed (re-verification on late activity).
     pub feed_batch: u32,
+    /// Whether insurers' webhooks may call loopback and private addresses (default: only
+    /// outside production, for the embedded default and tests).
+    pub webhooks_allow_internal: Option<bool>,
+}
+
+impl ClaimsSettings {
+    pub fn webhooks_allow_internal(&self, production: bool) -> bool {
+        self.webhooks_allow_internal.unwrap_or(!production)
+    }
 }
 
 impl Default for ClaimsSettings {
@@ -32,6 +41,7 @@ impl Default for ClaimsSettings {
             attachments_per_claim: 20,
             sla_check_secs: 60,
             feed_batch: 100,
+            webhooks_allow_internal: None,
         }
     }
 }

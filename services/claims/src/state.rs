@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use gigcover_kit::client::ServiceClient;
+use gigcover_kit::crypto::Sealer;
 
 use crate::evidence::Sources;
 use crate::objects::ObjectStore;
@@ -13,6 +14,9 @@ pub struct ClaimsState {
     pub enrichment: ServiceClient,
     pub objects: Arc<dyn ObjectStore>,
     pub settings: ClaimsSettings,
+    /// Seals insurers' webhook secrets.
+    pub sealer: Arc<Sealer>,
+    pub production: bool,
 }
 
 impl ClaimsState {

@@ -220,7 +220,7 @@ async fn main() -> anyhow::Result<()> {
                         "end_datetime": format!("2026-11-{:02}T{:02}:{:02}:40Z", 1 + i % 20, minute / 60, minute % 60),
                         "income": {"pay": "4.00"}})
                     .to_string();
-                    let sig = gigcover_aggregation::webhooks::signature::sign(secret.as_bytes(), t, body.as_bytes());
+                    let sig = gigcover_kit::signature::sign(secret.as_bytes(), t, body.as_bytes());
                     writeln!(w, "{sig}\t{body}")?;
                 }
             }

@@ -1,7 +1,6 @@
 //! Webhook signing secrets: generated here, shown once, sealed at rest, several active at
 //! once so a platform can rotate without a gap.
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use gigcover_domain::PlatformId;
 use gigcover_kit::crypto::Sealer;
@@ -30,9 +29,7 @@ fn aad(platform: &PlatformId, id: Uuid) -> Vec<u8> {
 }
 
 pub async fn create(conn: &mut PgConnection, sealer: &Sealer, platform: &PlatformId) -> anyhow::Result<NewSecret> {
-    let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let secret = format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+    let secret = gigcover_kit::signature::new_secret()?;
     let id = Uuid::now_v7();
     let sealed = sealer.seal(secret.as_bytes(), &aad(platform, id))?;
     let created_at: DateTime<Utc> = sqlx::query_scalar(

@@ -1,4 +1,3 @@
 //! Signed webhooks: `POST /v1/platforms/{id}/events`.
 
 pub(crate) mod routes;
-pub mod signature;

@@ -6,10 +6,10 @@ use gigcover_kit::http::parse_json;
 use gigcover_kit::{ApiError, ApiResult};
 use serde::Serialize;
 
-use super::signature;
 use crate::adapters::{self, ParseContext, Rejected};
 use crate::ingest::engine::Counts;
 use crate::state::IngestState;
+use gigcover_kit::signature;
 
 pub fn configure(cfg: &mut web::ServiceConfig, limit: usize) {
     cfg.service(

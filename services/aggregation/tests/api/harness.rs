@@ -72,7 +72,7 @@ impl Harness {
 
     pub async fn webhook_signed(&self, platform_id: &str, secret: &str, body: &Value, t: i64) -> Response {
         let bytes = serde_json::to_vec(body).unwrap();
-        let header = gigcover_aggregation::webhooks::signature::sign(secret.as_bytes(), t, &bytes);
+        let header = gigcover_kit::signature::sign(secret.as_bytes(), t, &bytes);
         self.post(&format!("/v1/platforms/{platform_id}/events"))
             .header("content-type", "application/json")
             .header("gigcover-signature", header)

@@ -149,7 +149,7 @@ async fn invalid_events_are_refused_precisely_and_none_is_written() {
 impl Harness {
     async fn webhook_signed_raw(&self, p: &crate::harness::Platform, bytes: &[u8]) -> reqwest::Response {
         let t = chrono::Utc::now().timestamp();
-        let header = gigcover_aggregation::webhooks::signature::sign(p.secret.as_bytes(), t, bytes);
+        let header = gigcover_kit::signature::sign(p.secret.as_bytes(), t, bytes);
         self.post(&format!("/v1/platforms/{}/events", p.id))
             .header("content-type", "application/json")
             .header("gigcover-signature", header)

@@ -1,5 +1,6 @@
-//! Webhook signatures: header `Gigcover-Signature: t=<unix seconds>,v1=<hex>` where the hex
-//! is HMAC-SHA256 over `"{t}.{raw body}"` with one of the platform's active secrets. Any
+//! Webhook signatures, one scheme both ways (platforms' webhooks to us, ours to insurers):
+//! header `Gigcover-Signature: t=<unix seconds>,v1=<hex>` where the hex is HMAC-SHA256
+//! over `"{t}.{raw body}"` with one of the sender's active secrets. Any
 //! active secret may match (rotation); comparisons are constant-time; the timestamp must be
 //! within the tolerance of our clock in both directions (a future one is as suspect as an
 //! old one), which bounds replays; event ids make replays within the window harmless.
@@ -63,7 +64,15 @@ fn mac(secret: &[u8], t: i64, body: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// The header value a platform sends for `body` at time `t` (used by tests and tools).
+/// A new random signing secret (`whsec_` and 32 random bytes, base64url).
+pub fn new_secret() -> anyhow::Result<String> {
+    use base64::Engine as _;
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(format!("whsec_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)))
+}
+
+/// The header value a sender sends for `body` at time `t`.
 pub fn sign(secret: &[u8], t: i64, body: &[u8]) -> String {
     format!("t={t},v1={}", hex::encode(mac(secret, t, body)))
 }
