@@ -15,8 +15,11 @@ use serde_json::{Value, json};
 
 /// Public by design: health and docs, the token endpoint and JWKS (OAuth2 and key
 /// discovery), the development login (off unless enabled; a 404 here), and signed webhooks
-/// (authenticated by their HMAC signature, tested in aggregation's own tests).
+/// (authenticated by their HMAC signature, tested in aggregation's own tests), and the ops
+/// dashboard's page (static, no data in it: its data comes from `/v1/dashboard`, which needs
+/// an ops token).
 const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/dashboard"),
     ("get", "/livez"),
     ("get", "/readyz"),
     ("get", "/.well-known/jwks.json"),

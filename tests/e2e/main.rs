@@ -1,10 +1,12 @@
 //! End-to-end tests: the real binary, a real PostgreSQL, a real OTLP receiver.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
 
+mod alerts;
 mod attack_matrix;
 mod batch_kill;
 mod billing;
 mod claims;
+mod dashboard;
 mod demo;
 mod feed;
 mod personal_data;

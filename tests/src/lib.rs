@@ -2,6 +2,7 @@
 //! and HTTP waits. The tests themselves are in `e2e/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod load;
 pub mod process;
 pub mod receiver;
 pub mod scenario;

@@ -38,15 +38,17 @@ pub struct Consumer<H> {
     batch: u32,
     wait_secs: u32,
     metrics: ConsumerMetrics,
+    /// The consuming service's own signals (its lag, for the ops service's SLO).
+    signals: std::sync::Arc<gigcover_kit::signals::ServiceSignals>,
 }
 
 impl<H: EventHandler> Consumer<H> {
     /// `client` points at the producing service; `pool` is this service's own.
     pub fn new(source: impl Into<String>, client: ServiceClient, pool: PgPool, handler: H) -> Self {
-        let meter = gigcover_telemetry::meter(
-            gigcover_telemetry::current_service().unwrap_or(gigcover_telemetry::PROCESS_SERVICE),
-        );
+        let service = gigcover_telemetry::current_service().unwrap_or(gigcover_telemetry::PROCESS_SERVICE);
+        let meter = gigcover_telemetry::meter(service);
         Self {
+            signals: gigcover_kit::signals::of(service),
             source: source.into(),
             client,
             pool,
@@ -122,6 +124,7 @@ impl<H: EventHandler> Consumer<H> {
         };
         let lag = u64::try_from(page.head.saturating_sub(page.next_after)).unwrap_or(0);
         self.metrics.lag.record(lag, &[KeyValue::new("source", self.source.clone())]);
+        self.signals.gauge(&format!("feed.lag.{}", self.source), lag as f64);
         if page.events.is_empty() {
             return Ok(0);
         }

@@ -119,6 +119,10 @@ impl ServiceClient {
         self.send(Method::POST, path, Some(body), None).await
     }
 
+    pub async fn put_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.send(Method::PUT, path, Some(body), None).await
+    }
+
     async fn send<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -166,9 +170,11 @@ impl ServiceClient {
                 let problem = res.json::<Problem>().await.ok();
                 return Err(ClientError::Status { service: self.name.clone(), status, problem });
             }
-            res.json::<T>()
-                .await
-                .map_err(|e| ClientError::Invalid { service: self.name.clone(), reason: e.to_string() })
+            let invalid = |reason: String| ClientError::Invalid { service: self.name.clone(), reason };
+            let bytes = res.bytes().await.map_err(|e| invalid(e.to_string()))?;
+            // An empty answer (204) reads as JSON `null`, which `()` accepts.
+            let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            serde_json::from_slice::<T>(text).map_err(|e| invalid(e.to_string()))
         }
         .instrument(span)
         .await

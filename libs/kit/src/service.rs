@@ -57,6 +57,9 @@ pub async fn launch(
         tokens: options.tokens.unwrap_or_else(|| Arc::new(StaticToken(None))),
         shutdown: CancellationToken::new(),
     };
-    let routes = (spec.build)(ctx.clone()).await.with_context(|| format!("build {}", spec.name))?;
+    // Built inside its service, so what it creates (meters, signals) carries its name.
+    let routes = gigcover_telemetry::in_service(spec.name.as_str(), (spec.build)(ctx.clone()))
+        .await
+        .with_context(|| format!("build {}", spec.name))?;
     Application::build(&ctx, routes, port).with_context(|| format!("bind {} to port {port}", spec.name))
 }

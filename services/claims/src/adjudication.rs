@@ -189,5 +189,13 @@ pub async fn act(
     };
     let events = event.map(|e| events::of(&claim, e)).transpose()?;
     gigcover_feed::publish(tx, events.as_slice()).await?;
+    if matches!(to, Status::Approved | Status::Rejected) {
+        // The decision SLO's signals: decided, and decided by the deadline.
+        let signals = gigcover_kit::signals::of(gigcover_kit::ServiceName::Claims.as_str());
+        signals.add("claims.decided", 1.0);
+        if Utc::now() <= claim.decision_due {
+            signals.add("claims.decided_within_sla", 1.0);
+        }
+    }
     Ok(HttpResponse::Ok().json(claim))
 }

@@ -291,6 +291,12 @@ async fn seed(settings: &Settings) -> anyhow::Result<String> {
         ui(ServiceName::Enrichment),
         ui(ServiceName::Identity)
     );
+    let _ = writeln!(
+        summary,
+        "ops dashboard (the link signs you in while its token lasts): {}/dashboard#token={}",
+        ui(ServiceName::Ops),
+        api.ops
+    );
     let _ = writeln!(summary, "a worker: {w}; sign in as them (development login):");
     let _ = writeln!(
         summary,

@@ -1,9 +1,29 @@
-//! The ops service: what operations staff look at. So far, the health of every service
-//! (`GET /v1/status`), asked of each over HTTP exactly as in production.
+//! The ops service: what operations staff look at and act on.
+//!
+//! - `status`: every service's readiness (`GET /v1/status`);
+//! - `slo` and `burn`: SLOs as data, and the multi-window burn-rate rules (pure);
+//! - `scrape`: every service's own signals into SLO samples (the embedded data source);
+//! - `source`: where an SLO's counts over a window come from (one trait);
+//! - `alerts`: evaluation and the alert lifecycle, deduplicated, with silences;
+//! - `notify`: signed notifications to Slack- and PagerDuty-style receivers, retried;
+//! - `drills`: failure drills on a chosen service (never in production);
+//! - `routes`: SLO status, alerts and silences;
+//! - `dashboard`: the ops dashboard page and its data.
 
-mod status;
+pub mod alerts;
+pub mod burn;
+pub mod dashboard;
+pub mod drills;
+pub mod notify;
+pub mod routes;
+pub mod scrape;
+pub mod settings;
+pub mod slo;
+pub mod source;
+pub mod status;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 use gigcover_feed::FeedServer;
@@ -16,7 +36,12 @@ pub const SPEC: ServiceSpec =
     ServiceSpec { name: ServiceName::Ops, migrate: |pool| Box::pin(migrate(pool)), build: |ctx| Box::pin(build(ctx)) };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(status::status, gigcover_feed::serve::events), tags((name = "status", description = "Service health")))]
+#[openapi(
+    paths(status::status, routes::slos, routes::alerts, routes::silence, routes::silences, routes::unsilence,
+          drills::start, dashboard::page, dashboard::data, gigcover_feed::serve::events),
+    tags((name = "status", description = "Service health"), (name = "alerts", description = "SLOs, alerts, silences and drills"),
+         (name = "dashboard", description = "The ops dashboard"))
+)]
 struct ApiDoc;
 
 async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
@@ -25,16 +50,78 @@ async fn migrate(pool: sqlx::PgPool) -> anyhow::Result<()> {
     gigcover_feed::migrate(&pool, schema).await
 }
 
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.clamp(0.05, 3600.0))
+}
+
 async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
+    let settings: settings::OpsSettings = ctx.config.section("ops")?;
+    let slos = Arc::new(match &settings.slos_file {
+        Some(path) => slo::parse(&std::fs::read_to_string(path)?)?,
+        None => slo::defaults()?,
+    });
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
     let probes = web::Data::new(status::Probes::new(&ctx));
+    let clients = || ServiceName::ALL.into_iter().map(|s| (s, ctx.client_for(s))).collect::<Vec<_>>();
+    let scraper = web::Data::new(scrape::Scraper {
+        pool: ctx.pool.clone(),
+        slos: Arc::clone(&slos),
+        clients: clients(),
+        previous: tokio::sync::Mutex::default(),
+    });
+    let evaluator = web::Data::new(alerts::Evaluator {
+        pool: ctx.pool.clone(),
+        source: Arc::new(source::Embedded { pool: ctx.pool.clone() }),
+        slos,
+        settings: settings.clone(),
+    });
+    let notifier = notify::Notifier {
+        pool: ctx.pool.clone(),
+        receivers: settings.receivers.clone(),
+        http: gigcover_kit::client::http_builder().build()?,
+    };
+    let drills =
+        web::Data::new(drills::Drills { clients: clients(), production: ctx.settings.environment.is_production() });
+    let evaluating = {
+        let evaluator = evaluator.clone();
+        let (every, shutdown) = (secs(settings.evaluate_secs), ctx.shutdown.clone());
+        async move {
+            loop {
+                if let Err(e) = evaluator.round(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "evaluating the SLOs failed");
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(every) => {}
+                }
+            }
+        }
+    };
+    let scraping = Box::pin(scrape::run(scraper.clone(), secs(settings.scrape_secs), ctx.shutdown.clone()));
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
             server.configure(cfg);
-            cfg.app_data(probes.clone()).route("/v1/status", web::get().to(status::status));
+            cfg.app_data(probes.clone())
+                .app_data(scraper.clone())
+                .app_data(evaluator.clone())
+                .app_data(drills.clone())
+                .route("/v1/status", web::get().to(status::status))
+                .route("/v1/slos", web::get().to(routes::slos))
+                .route("/v1/alerts", web::get().to(routes::alerts))
+                .route("/v1/silences", web::post().to(routes::silence))
+                .route("/v1/silences", web::get().to(routes::silences))
+                .route("/v1/silences/{id}", web::delete().to(routes::unsilence))
+                .route("/v1/drills", web::post().to(drills::start))
+                .route("/dashboard", web::get().to(dashboard::page))
+                .route("/v1/dashboard", web::get().to(dashboard::data));
         }),
-        background: vec![feed.listener],
+        background: vec![
+            feed.listener,
+            scraping,
+            Box::pin(evaluating),
+            Box::pin(notifier.run(secs(settings.evaluate_secs.min(1.0)), ctx.shutdown.clone())),
+        ],
     })
 }

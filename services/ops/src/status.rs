@@ -17,6 +17,10 @@ impl Probes {
     pub fn new(ctx: &ServiceContext) -> Self {
         Self { clients: ServiceName::ALL.into_iter().map(|s| (s, ctx.client_for(s))).collect() }
     }
+
+    pub fn clients(&self) -> &[(ServiceName, ServiceClient)] {
+        &self.clients
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]

@@ -228,16 +228,24 @@ pub async fn create(
     let key = idempotency::key(&req)?;
     let scope = format!("{}:{}", caller.role, caller.subject);
     let request_hash = crate::request_hash(&*body)?;
-    let mut tx = pool.begin().await?;
-    if let Some(key) = &key
-        && let Some(first) = idempotency::find(&mut tx, &scope, key).await?
-    {
-        return first.replay(&request_hash);
+    // With a key, its lock is held from the lookup to the commit (a concurrent request with
+    // the same key waits, then replays); without one, no connection is held while pricing.
+    let mut held = None;
+    if let Some(key) = &key {
+        let mut tx = pool.begin().await?;
+        if let Some(first) = idempotency::find(&mut tx, &scope, key).await? {
+            return first.replay(&request_hash);
+        }
+        held = Some(tx);
     }
     let offered = products::current(&pool, insurer.as_deref(), Some(body.kind), None).await?;
     let quotes = price_offers(&state.enrichment, worker, offered, None).await?;
     let answer = serde_json::to_value(Marketplace { worker_id: worker, kind: body.kind, quotes: quotes.clone() })
         .map_err(anyhow::Error::from)?;
+    let mut tx = match held {
+        Some(tx) => tx,
+        None => pool.begin().await?,
+    };
     if let Some(key) = &key {
         idempotency::remember(&mut tx, &scope, key, &request_hash, StatusCode::CREATED, &answer).await?;
     }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use gigcover_e2e::Gigcover;
+use gigcover_e2e::load::{median, quantile};
 use gigcover_enrichment::recompute::{Loaded, compute_day, days_touched, recompute_all};
 use gigcover_enrichment::store::StoredInterval;
 use gigcover_kit::ServiceName;
@@ -38,16 +39,6 @@ struct Args {
 }
 
 const INFER_GAP_MS: i64 = 15 * 60 * 1000;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// COPY text of the generated intervals: per worker, jobs of 10-40 minutes with gaps of
 /// 2-30 minutes across the 30 days' working hours, one in ten started on another platform
@@ -291,5 +282,5 @@ async fn late_event_latencies(
         }
         latencies.push(answered.elapsed().as_secs_f64() * 1000.0);
     }
-    Ok(Some((percentile(latencies.clone(), 0.5), percentile(latencies, 0.99), n)))
+    Ok(Some((quantile(latencies.clone(), 0.5), quantile(latencies, 0.99), n)))
 }

@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use gigcover_e2e::load::{median, wrk};
 use gigcover_e2e::{Gigcover, free_port};
 use gigcover_kit::ServiceName;
 use gigcover_kit::auth::Role;
@@ -37,11 +38,6 @@ struct Args {
     /// Concurrent connections per wrk run.
     #[arg(long, default_value_t = 64)]
     connections: usize,
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 struct Load {
@@ -100,13 +96,6 @@ async fn copy_anchor(pool: &sqlx::PgPool, text: &[u8]) -> anyhow::Result<f64> {
 
 async fn reset_ours(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     exec(pool, "TRUNCATE aggregation.activities, aggregation.activity_history, aggregation.raw_archive, aggregation.idempotency_keys").await
-}
-
-fn wrk(args: &[&str]) -> Option<(f64, String)> {
-    let out = Command::new("wrk").args(args).output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let rps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok())?;
-    Some((rps, text))
 }
 
 async fn hello() -> actix_web::HttpResponse {

@@ -99,7 +99,12 @@ impl Application {
         let ready = web::Data::new(readiness.clone());
         let limit = BodyLimit(ctx.settings.http.json_limit_bytes);
         let configure = routes.configure;
-        let observe = Observe::new(name);
+        let signals = crate::signals::of(name);
+        let drill = Arc::new(crate::drill::Drill::default());
+        let observe = Observe::new(name, Arc::clone(&signals), Arc::clone(&drill));
+        let signals = web::Data::new(signals);
+        let drill = web::Data::new(drill);
+        let drills_allowed = web::Data::new(super::internal::DrillsAllowed(!ctx.settings.environment.is_production()));
 
         let mut server = HttpServer::new(move || {
             let docs = openapi.get_ref().clone();
@@ -112,6 +117,11 @@ impl Application {
                 .app_data(consent.clone())
                 .app_data(ready.clone())
                 .app_data(web::PayloadConfig::new(limit.0))
+                .app_data(signals.clone())
+                .app_data(drill.clone())
+                .app_data(drills_allowed.clone())
+                .route("/internal/signals", web::get().to(super::internal::signals))
+                .route("/internal/drill", web::put().to(super::internal::drill))
                 .route("/livez", web::get().to(health::livez))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/openapi.json", web::get().to(move || std::future::ready(web::Json(docs.clone()))))

@@ -5,6 +5,7 @@
 mod application;
 mod extract;
 mod health;
+mod internal;
 mod metrics;
 mod observe;
 mod openapi;

@@ -5,6 +5,7 @@
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::BoxBody;
@@ -18,7 +19,18 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::metrics::HttpMetrics;
+use crate::drill::{Drill, Effect};
 use crate::error::ApiError;
+use crate::signals::ServiceSignals;
+
+/// A number in 0..100 for the drill's share (uniform enough for a drill).
+fn rand_percent() -> u8 {
+    let mut b = [0u8; 1];
+    if getrandom::fill(&mut b).is_err() {
+        return 0;
+    }
+    b[0] % 100
+}
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -70,12 +82,19 @@ fn code_for(status: StatusCode) -> &'static str {
 pub(crate) struct Observe {
     service: &'static str,
     metrics: HttpMetrics,
+    signals: Arc<ServiceSignals>,
+    drill: Arc<Drill>,
 }
 
 impl Observe {
-    pub(crate) fn new(service: &'static str) -> Self {
-        Self { service, metrics: HttpMetrics::new(service) }
+    pub(crate) fn new(service: &'static str, signals: Arc<ServiceSignals>, drill: Arc<Drill>) -> Self {
+        Self { service, metrics: HttpMetrics::new(service), signals, drill }
     }
+}
+
+/// Health and the internal routes are never drilled (ops must reach a drilled service).
+fn drillable(path: &str) -> bool {
+    !(path.starts_with("/internal/") || path == "/livez" || path == "/readyz")
 }
 
 impl<S> Transform<S, ServiceRequest> for Observe
@@ -111,7 +130,7 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
         let service = Rc::clone(&self.service);
-        let Observe { service: name, metrics } = self.observe.clone();
+        let Observe { service: name, metrics, signals, drill } = self.observe.clone();
         let id = request_id(req.headers());
         let route = req.match_pattern().unwrap_or_else(|| "default".to_owned());
         let method = req.method().to_string();
@@ -133,10 +152,20 @@ where
         let _ = span.set_parent(gigcover_telemetry::extract_context(&HeaderExtractor(req.headers())));
         req.extensions_mut().insert(RequestId(id.clone()));
 
+        let effect = if drillable(req.path()) { drill.effect(rand_percent()) } else { Effect::None };
         let work = async move {
             // Handlers' errors arrive as responses; an `Err` here only comes from the
             // framework itself, which answers it with the error's own response.
-            let mut res = service.call(req).await?;
+            let mut res = match effect {
+                Effect::Fail => req.into_response(
+                    ApiError::unavailable("drill", "a failure drill is running on this service").error_response(),
+                ),
+                Effect::Delay(d) => {
+                    tokio::time::sleep(d).await;
+                    service.call(req).await?
+                }
+                Effect::None => service.call(req).await?,
+            };
             let status = res.status();
             let is_problem = res
                 .headers()
@@ -157,7 +186,9 @@ where
                 span.record("otel.status_code", "ERROR");
                 span.record("error.type", status.as_str());
             }
-            metrics.record(&method, &route, status.as_u16(), started.elapsed().as_secs_f64());
+            let secs = started.elapsed().as_secs_f64();
+            metrics.record(&method, &route, status.as_u16(), secs);
+            signals.record(&method, &route, status.as_u16(), secs);
             Ok(res)
         };
         Box::pin(gigcover_telemetry::in_service(name, work.instrument(span)))

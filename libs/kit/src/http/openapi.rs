@@ -9,7 +9,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use crate::error::Problem;
 
 #[derive(OpenApi)]
-#[openapi(paths(super::health::livez, super::health::readyz), components(schemas(Problem)))]
+#[openapi(
+    paths(super::health::livez, super::health::readyz, super::internal::signals, super::internal::drill),
+    components(schemas(Problem))
+)]
 struct KitDoc;
 
 /// Adds the `bearer` security scheme (a JWT) that routes refer to.

@@ -23,11 +23,6 @@ pub struct Deliverer {
     pub allow_internal: bool,
 }
 
-/// Seconds until the next try after `failures` failures in a row.
-pub fn backoff(failures: i32) -> i64 {
-    1i64 << failures.clamp(0, 12)
-}
-
 #[derive(sqlx::FromRow)]
 struct Due {
     id: Uuid,
@@ -135,7 +130,7 @@ impl Deliverer {
             )
             .bind(hook.id)
             .bind(&error)
-            .bind(backoff(hook.failures) as f64)
+            .bind(gigcover_kit::retry::backoff_secs(hook.failures) as f64)
             .execute(&mut *tx)
             .await?;
         }
@@ -180,16 +175,5 @@ impl Deliverer {
             Ok(res) => Ok(res.status().as_u16()),
             Err(e) => Err(format!("no answer: {}", e.without_url())),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_back_off_exponentially_up_to_about_an_hour() {
-        assert_eq!((backoff(0), backoff(1), backoff(5)), (1, 2, 32));
-        assert_eq!(backoff(40), 4096);
     }
 }

@@ -1,0 +1,163 @@
+//! Reading every service's signals (`GET /internal/signals`, as a service) and turning
+//! them into SLO samples: per SLO, the good and total events since the previous scrape. A
+//! counter that went down, or a new `since`, means the service restarted: its counts start
+//! again from zero. A service that cannot be read counts as one bad event for its
+//! availability (a service that is down cannot report its own errors).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gigcover_kit::ServiceName;
+use gigcover_kit::client::ServiceClient;
+use gigcover_kit::signals::Snapshot;
+use sqlx::PgPool;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::burn::Counts;
+use crate::slo::{Indicator, Slo};
+
+/// Routes that are not the API's work: health, internal, and the feed's long-poll.
+fn counted(route: &str) -> bool {
+    !(route.contains(" /internal/") || route.ends_with(" /livez") || route.ends_with(" /readyz") || route == "default")
+}
+
+fn latency_counted(route: &str) -> bool {
+    counted(route) && !route.ends_with(" /v1/events")
+}
+
+/// The cumulative good and total counts an SLO reads from a snapshot (`None`: no data).
+pub fn cumulative(slo: &Slo, snap: &Snapshot) -> Option<Counts> {
+    match &slo.indicator {
+        Indicator::Availability => {
+            Some(snap.routes.iter().filter(|(r, _)| counted(r)).fold(Counts::default(), |c, (_, r)| Counts {
+                good: c.good + (r.requests - r.errors.min(r.requests)),
+                total: c.total + r.requests,
+            }))
+        }
+        Indicator::Latency { threshold_ms } => {
+            Some(snap.routes.iter().filter(|(r, _)| latency_counted(r)).fold(Counts::default(), |c, (_, r)| Counts {
+                good: c.good + r.within_ms.get(threshold_ms).copied().unwrap_or(0),
+                total: c.total + r.requests,
+            }))
+        }
+        Indicator::Ratio { good, total } => {
+            let (g, t) = (snap.gauges.get(good).copied().unwrap_or(0.0), snap.gauges.get(total).copied()?);
+            Some(Counts { good: g.max(0.0) as u64, total: t.max(0.0) as u64 })
+        }
+        Indicator::GaugeAtMost { .. } => None,
+    }
+}
+
+/// The sample between two snapshots of the same service.
+pub fn sample(slo: &Slo, previous: Option<&Snapshot>, now: &Snapshot) -> Option<Counts> {
+    if let Indicator::GaugeAtMost { gauge, max } = &slo.indicator {
+        let value = now.gauges.get(gauge)?;
+        return Some(Counts { good: u64::from(*value <= *max), total: 1 });
+    }
+    let current = cumulative(slo, now)?;
+    let before = previous.filter(|p| p.since == now.since).and_then(|p| cumulative(slo, p));
+    Some(match before {
+        Some(b) if b.total <= current.total && b.good <= current.good => {
+            Counts { good: current.good - b.good, total: current.total - b.total }
+        }
+        _ => current,
+    })
+}
+
+pub struct Scraper {
+    pub pool: PgPool,
+    pub slos: Arc<Vec<Slo>>,
+    pub clients: Vec<(ServiceName, ServiceClient)>,
+    pub previous: Mutex<HashMap<ServiceName, Snapshot>>,
+}
+
+/// Scrapes every `every` until `shutdown` (the scraper is shared with the dashboard, which
+/// shows the latest gauges).
+pub async fn run(scraper: actix_web::web::Data<Scraper>, every: Duration, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = scraper.round().await {
+            tracing::warn!(error = %e, "reading the services' signals failed");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+impl Scraper {
+    pub async fn round(&self) -> anyhow::Result<()> {
+        let now = chrono::Utc::now();
+        let (mut names, mut goods, mut totals) = (Vec::new(), Vec::new(), Vec::new());
+        for (service, client) in &self.clients {
+            let slos: Vec<&Slo> = self.slos.iter().filter(|s| s.service == service.as_str()).collect();
+            if slos.is_empty() {
+                continue;
+            }
+            match client.get_json::<Snapshot>("/internal/signals").await {
+                Ok(snap) => {
+                    let mut previous = self.previous.lock().await;
+                    for slo in &slos {
+                        if let Some(c) = sample(slo, previous.get(service), &snap) {
+                            names.push(slo.name.clone());
+                            goods.push(c.good as i64);
+                            totals.push(c.total as i64);
+                        }
+                    }
+                    previous.insert(*service, snap);
+                }
+                Err(e) => {
+                    tracing::warn!(%service, error = %e, "a service's signals could not be read");
+                    for slo in slos.iter().filter(|s| s.indicator == Indicator::Availability) {
+                        names.push(slo.name.clone());
+                        goods.push(0);
+                        totals.push(1);
+                    }
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO slo_samples (slo, at, good, total) SELECT s, $1, g, t FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS x(s, g, t)",
+        )
+        .bind(now)
+        .bind(&names)
+        .bind(&goods)
+        .bind(&totals)
+        .execute(&self.pool)
+        .await?;
+        // Samples older than the longest window any SLO reads are not needed.
+        let keep_days = self.slos.iter().map(|s| s.window_days).max().unwrap_or(30).max(3);
+        sqlx::query("DELETE FROM slo_samples WHERE at < $1 - make_interval(days => $2)")
+            .bind(now)
+            .bind(keep_days as i32)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gigcover_kit::signals::RouteCounts;
+
+    fn snap(since: &str, requests: u64, errors: u64) -> Snapshot {
+        let mut s = Snapshot { since: Some(since.parse().unwrap()), ..Snapshot::default() };
+        s.routes.insert("GET /v1/products".into(), RouteCounts { requests, errors, ..RouteCounts::default() });
+        s.routes.insert("GET /readyz".into(), RouteCounts { requests: 1000, errors: 1000, ..RouteCounts::default() });
+        s
+    }
+
+    #[test]
+    fn samples_are_differences_and_a_restart_starts_again() {
+        let slo = crate::slo::defaults().unwrap().into_iter().find(|s| s.name == "pricing-availability").unwrap();
+        let a = snap("2026-11-29T00:00:00Z", 100, 1);
+        let b = snap("2026-11-29T00:00:00Z", 150, 11);
+        assert_eq!(sample(&slo, Some(&a), &b), Some(Counts { good: 40, total: 50 }), "health is not counted");
+        let restarted = snap("2026-11-29T01:00:00Z", 5, 0);
+        assert_eq!(sample(&slo, Some(&b), &restarted), Some(Counts { good: 5, total: 5 }));
+        assert_eq!(sample(&slo, None, &a), Some(Counts { good: 99, total: 100 }));
+    }
+}

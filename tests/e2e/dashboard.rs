@@ -1,0 +1,79 @@
+//! The ops dashboard in a real browser (Debian's headless `chromium`): signed in with an
+//! ops token, it shows every service with live request rates, the SLOs with their error
+//! budget, and the alerts; a screenshot is kept as a test artefact
+//! (`target/test-artefacts/dashboard.png`). Skipped, saying so, where chromium is missing.
+
+use std::process::Command;
+use std::time::Duration;
+
+use gigcover_e2e::Gigcover;
+use gigcover_kit::ServiceName;
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_shows_live_services_slos_and_alerts_in_a_browser() {
+    if gigcover_localpg::find_bin_dir().is_err() {
+        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+        return;
+    }
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: no chromium on this machine (apt-get install chromium)");
+        return;
+    };
+    let mut gc = Gigcover::serve(
+        "all",
+        &[
+            ("GIGCOVER_OPS__TIME_SCALE", "0.01".into()),
+            ("GIGCOVER_OPS__SCRAPE_SECS", "0.2".into()),
+            ("GIGCOVER_OPS__EVALUATE_SECS", "0.5".into()),
+        ],
+    );
+    gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(120)).await;
+    let http = gigcover_kit::client::http();
+    let ops = gc.keys.ops_token();
+    // Some traffic for the charts: pricing and claims are read for a few seconds.
+    for _ in 0..60 {
+        for (service, path) in [(ServiceName::Pricing, "/v1/products"), (ServiceName::Claims, "/v1/claims")] {
+            let _ = http.get(gc.url(service, path)).bearer_auth(&ops).send().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let url = format!("{}#token={ops}", gc.url(ServiceName::Ops, "/dashboard"));
+    let run = |extra: &[&str]| {
+        let profile = tempfile::tempdir().unwrap();
+        let out = Command::new(browser)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1400,1300"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--virtual-time-budget=6000", "--run-all-compositor-stages-before-draw"])
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("run chromium");
+        (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (dom, err) = run(&["--dump-dom"]);
+    assert!(dom.contains("id=\"slo-pricing-availability\""), "the SLO table is missing:\n{dom}\n{err}");
+    for service in ["aggregation", "enrichment", "identity", "pricing", "claims"] {
+        assert!(dom.contains(&format!("data-service=\"{service}\"")), "no card for {service}");
+    }
+    // The pricing card shows a live, non-zero request rate.
+    let card = dom.split("data-service=\"pricing\"").nth(1).unwrap();
+    let rps: f64 = card.split("class=\"rps\">").nth(1).unwrap().split('<').next().unwrap().parse().unwrap();
+    assert!(rps > 0.0, "pricing shows no traffic: {card}");
+    assert!(dom.contains("no alerts firing") || dom.contains("firing"));
+
+    let artefacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artefacts");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let shot = artefacts.join("dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    run(&[&format!("--screenshot={}", shot.display())]);
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "no screenshot at {} ({size} bytes)", shot.display());
+}
