@@ -332,6 +332,29 @@ async fn claims_are_verified_against_work_history_decided_and_paid_in_one_trace(
     assert!(list(s.insurer_token("zurich")).await.is_empty());
     assert!(list(stranger.clone()).await.is_empty());
 
+    // The worker's export holds their policies and claims (GDPR 15/20); an insurer cannot
+    // read the cross-insurer view.
+    let export: Value = s
+        .http
+        .get(s.url(ServiceName::Identity, &format!("/v1/workers/{worker}/export")))
+        .bearer_auth(&me)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["insurance"]["policies"].as_array().map(Vec::len), Some(2), "{export}");
+    assert_eq!(export["claims"].as_array().map(Vec::len), Some(5));
+    let res = s
+        .http
+        .get(s.url(ServiceName::Claims, &format!("/v1/workers/{worker}/claims")))
+        .bearer_auth(&acme)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
     // A cancelled policy covers nothing after its cancellation.
     let res = s
         .http

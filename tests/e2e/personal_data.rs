@@ -58,6 +58,7 @@ async fn personal_data_is_encrypted_exported_kept_out_of_telemetry_and_erased() 
     let export: Value = http.get(url("/export")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(export["personal_data"]["email"], EMAIL, "{export}");
     assert!(export["hours"]["periods"].is_array() && export["activities"].is_array(), "{export}");
+    assert!(export["insurance"]["policies"].is_array() && export["claims"].is_array(), "{export}");
     assert_eq!(export["erased"], false);
 
     // At rest: only ciphertext.

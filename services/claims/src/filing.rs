@@ -262,6 +262,29 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// Every claim of one worker, whole (with history and benefit), across insurers: for the
+/// worker themself, ops, and identity's export. Insurers use `GET /v1/claims`.
+#[utoipa::path(get, path = "/v1/workers/{id}/claims", tag = "claims", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Claim>), (status = 404, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
+pub async fn of_worker(
+    caller: Authorized<roles::Any>,
+    path: web::Path<String>,
+    pool: web::Data<PgPool>,
+) -> ApiResult<HttpResponse> {
+    let worker = caller.own_or_internal(&path)?;
+    let scope = RecordScope::of(&caller);
+    let mut conn = pool.acquire().await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM claims WHERE worker_id = $1 ORDER BY created_at")
+        .bind(worker)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut claims = Vec::with_capacity(ids.len());
+    for id in ids {
+        claims.extend(store::load(&mut conn, &scope, id, false).await?);
+    }
+    Ok(HttpResponse::Ok().json(claims))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,7 +45,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(filing::file, filing::get, filing::list, adjudication::act, attachments::upload, attachments::download,
+    paths(filing::file, filing::get, filing::list, filing::of_worker, adjudication::act, attachments::upload, attachments::download,
           webhooks::routes::create, webhooks::routes::list, webhooks::routes::delete, webhooks::routes::replay,
           webhooks::routes::attempts, gigcover_feed::serve::events),
     tags((name = "claims", description = "Claims"), (name = "webhooks", description = "Insurers' claim event webhooks"))
@@ -112,6 +112,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
             cfg.route("/v1/claims", web::post().to(filing::file))
                 .route("/v1/claims", web::get().to(filing::list))
                 .route("/v1/claims/{id}", web::get().to(filing::get))
+                .route("/v1/workers/{id}/claims", web::get().to(filing::of_worker))
                 .route("/v1/claims/{id}/actions", web::post().to(adjudication::act))
                 .route("/v1/claims/{id}/attachments", web::post().to(attachments::upload))
                 .route("/v1/claims/{id}/attachments/{attachment}", web::get().to(attachments::download))

@@ -90,6 +90,8 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         wrapper,
         aggregation: ctx.client_for(ServiceName::Aggregation),
         enrichment: ctx.client_for(ServiceName::Enrichment),
+        pricing: ctx.client_for(ServiceName::Pricing),
+        claims: ctx.client_for(ServiceName::Claims),
     });
     keys::ensure_signing_key(&ctx.pool).await?;
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());

@@ -4,7 +4,8 @@
 //! - `products`: products and tariff versions, scoped to their insurer;
 //! - `quotes`: a worker's profile from enrichment priced by every product of a kind;
 //! - `policies`: binding a quote (or its renewal), cancelling with a pro-rata refund;
-//! - `billing`: monthly statements of per-hour policies, finalised, with adjustments.
+//! - `billing`: monthly statements of per-hour policies, finalised, with adjustments;
+//! - `worker_records`: everything of one worker's, for them and their export.
 
 pub mod billing;
 pub mod policies;
@@ -12,6 +13,7 @@ pub mod products;
 pub mod quotes;
 pub mod settings;
 pub mod tariff;
+pub mod worker_records;
 
 use std::sync::Arc;
 
@@ -43,7 +45,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     paths(
         products::create, products::publish, products::list, products::get, quotes::create, quotes::get,
         policies::bind, policies::cancel, policies::get, policies::renew,
-        billing::routes::of_policy, billing::routes::list,
+        billing::routes::of_policy, billing::routes::list, worker_records::get,
         gigcover_feed::serve::events
     ),
     tags((name = "products", description = "Insurers' products and tariffs"), (name = "quotes", description = "Marketplace quotes"),
@@ -90,7 +92,8 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
                 .route("/v1/policies/{id}/cancel", web::post().to(policies::cancel))
                 .route("/v1/policies/{id}/renew", web::post().to(policies::renew))
                 .route("/v1/policies/{id}/statements", web::get().to(billing::routes::of_policy))
-                .route("/v1/statements", web::get().to(billing::routes::list));
+                .route("/v1/statements", web::get().to(billing::routes::list))
+                .route("/v1/workers/{id}/insurance", web::get().to(worker_records::get));
         }),
         background: vec![feed.listener, finalizer],
     })

@@ -106,6 +106,17 @@ impl Principal {
         (self.role == Role::Platform).then(|| self.tenant.as_deref().and_then(|t| PlatformId::parse(t).ok())).flatten()
     }
 
+    /// The worker named by a path segment, when the bearer is that worker, ops, or one of
+    /// our services (an export, say); anyone else gets "not found" (ids are not confirmed).
+    pub fn own_or_internal(&self, path_id: &str) -> crate::ApiResult<uuid::Uuid> {
+        let id: uuid::Uuid = path_id.parse().map_err(|_| crate::ApiError::not_found("worker"))?;
+        match self.role {
+            Role::Worker if self.worker_id().map(|w| w.as_uuid()) == Some(id) => Ok(id),
+            Role::Ops | Role::Service => Ok(id),
+            _ => Err(crate::ApiError::not_found("worker")),
+        }
+    }
+
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }

@@ -20,6 +20,9 @@ pub struct PersonalState {
     /// To include the worker's activity and hours in their export.
     pub aggregation: ServiceClient,
     pub enrichment: ServiceClient,
+    /// And their quotes, policies, statements and claims.
+    pub pricing: ServiceClient,
+    pub claims: ServiceClient,
 }
 
 /// Sets the worker's personal data (the whole record).
@@ -78,6 +81,12 @@ pub struct Export {
     /// The worker's hours per day over the last 400 days, from enrichment.
     #[schema(value_type = Object)]
     pub hours: serde_json::Value,
+    /// Quotes, policies and final statements with every insurer, from pricing.
+    #[schema(value_type = Object)]
+    pub insurance: serde_json::Value,
+    /// Claims with their status history, from claims.
+    #[schema(value_type = Vec<Object>)]
+    pub claims: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +139,15 @@ pub async fn export(
         .map_err(|e| {
             ApiError::unavailable("export_incomplete", format!("the hours part of the export is unavailable: {e}"))
         })?;
+    let part = |what: &'static str| {
+        move |e: gigcover_kit::client::ClientError| {
+            ApiError::unavailable("export_incomplete", format!("the {what} part of the export is unavailable: {e}"))
+        }
+    };
+    let insurance: serde_json::Value =
+        state.pricing.get_json(&format!("/v1/workers/{worker}/insurance")).await.map_err(part("insurance"))?;
+    let claims: serde_json::Value =
+        state.claims.get_json(&format!("/v1/workers/{worker}/claims")).await.map_err(part("claims"))?;
     let export = Export {
         worker_id: worker,
         exported_at: Utc::now(),
@@ -140,6 +158,8 @@ pub async fn export(
         insurer_reads: values::<AccessEntry>(consents::reads_of(&pool, worker).await?),
         activities,
         hours,
+        insurance,
+        claims,
     };
     Ok(HttpResponse::Ok()
         .insert_header(("content-disposition", "attachment; filename=\"gigcover-export.json\""))
