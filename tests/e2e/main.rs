@@ -9,6 +9,7 @@ mod claims;
 mod dashboard;
 mod demo;
 mod feed;
+mod opensearch;
 mod personal_data;
 mod quotes;
 mod serve_all;

@@ -65,6 +65,35 @@ pub enum Command {
         #[command(subcommand)]
         action: PostgresAction,
     },
+    /// Set up OpenSearch for gigcover's telemetry (infra/opensearch).
+    Opensearch {
+        #[command(subcommand)]
+        action: OpensearchAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpensearchAction {
+    /// Apply the index templates, ISM policies, Alerting monitors and Dashboards saved
+    /// objects; only what differs is written, and a second run changes nothing. Basic auth
+    /// from OPENSEARCH_USERNAME and OPENSEARCH_PASSWORD when set.
+    Apply {
+        /// The OpenSearch endpoint, e.g. https://search-gigcover-prod.eu-central-1.es.amazonaws.com
+        #[arg(long)]
+        url: String,
+        /// The OpenSearch Dashboards endpoint (for the saved objects).
+        #[arg(long)]
+        dashboards_url: Option<String>,
+        /// Days an index stays hot before it is shrunk to no replicas.
+        #[arg(long, default_value_t = 7)]
+        hot_days: u32,
+        /// Days after which an index is deleted.
+        #[arg(long, default_value_t = 30)]
+        delete_days: u32,
+        /// Do not fail when the target lacks a plugin (ISM, Alerting) or Dashboards.
+        #[arg(long)]
+        skip_unavailable: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +127,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await??;
             println!("DATABASE_URL={}", pg.url());
             Ok(())
+        }
+        Command::Opensearch {
+            action: OpensearchAction::Apply { url, dashboards_url, hot_days, delete_days, skip_unavailable },
+        } => {
+            let retention = crate::opensearch::objects::Retention { hot_days, delete_days };
+            crate::opensearch::run(&url, dashboards_url.as_deref(), retention, skip_unavailable).await
         }
         Command::Postgres { action: PostgresAction::Down { data_dir } } => {
             tokio::task::spawn_blocking(move || {

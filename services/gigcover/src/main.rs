@@ -9,6 +9,7 @@
 mod cli;
 mod database;
 mod demo;
+mod opensearch;
 mod serve;
 mod service_auth;
 mod services;
