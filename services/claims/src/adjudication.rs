@@ -189,7 +189,13 @@ pub async fn act(
     };
     let events = event.map(|e| events::of(&claim, e)).transpose()?;
     gigcover_feed::publish(tx, events.as_slice()).await?;
+    if to == Status::Paid {
+        crate::metrics::get().paid(&claim.insurer_id);
+    }
     if matches!(to, Status::Approved | Status::Rejected) {
+        let filed = claim.history.first().map_or_else(Utc::now, |h| h.at);
+        let seconds = (Utc::now() - filed).num_milliseconds() as f64 / 1000.0;
+        crate::metrics::get().decided(&claim.insurer_id, to.as_str(), seconds);
         // The decision SLO's signals: decided, and decided by the deadline.
         let signals = gigcover_kit::signals::of(gigcover_kit::ServiceName::Claims.as_str());
         signals.add("claims.decided", 1.0);

@@ -193,6 +193,7 @@ pub async fn file(
     let events =
         [crate::events::of(&claim, crate::events::FILED)?, crate::events::of(&claim, crate::events::VERIFIED)?];
     gigcover_feed::publish(tx, &events).await?;
+    crate::metrics::get().filed(&claim.insurer_id, claim.claim_type.as_str(), claim.recommendation.as_str());
     Ok(HttpResponse::Created().json(answer))
 }
 

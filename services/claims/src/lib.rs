@@ -18,6 +18,7 @@ pub mod events;
 pub mod evidence;
 pub mod filing;
 pub mod lifecycle;
+pub mod metrics;
 pub mod objects;
 pub mod reverify;
 pub mod settings;

@@ -28,10 +28,22 @@ pub async fn mark_breaches(pool: &PgPool) -> anyhow::Result<usize> {
         if let Some(claim) =
             store::load(&mut tx, &RecordScope::everything(), *id, false).await.map_err(|e| anyhow::anyhow!("{e}"))?
         {
+            crate::metrics::get().breached(&claim.insurer_id);
             out.push(events::of(&claim, events::SLA_BREACHED).map_err(|e| anyhow::anyhow!("{e}"))?);
         }
     }
     gigcover_feed::publish(tx, &out).await?;
+    // The open claims by status, for the claims backlog view.
+    let open: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, count(*) FROM claims WHERE status IN ('submitted', 'verified', 'flagged', 'under_review', 'needs_info')
+         GROUP BY status",
+    )
+    .fetch_all(pool)
+    .await?;
+    for status in ["submitted", "verified", "flagged", "under_review", "needs_info"] {
+        let n = open.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+        crate::metrics::get().open(status, u64::try_from(n).unwrap_or(0));
+    }
     if !ids.is_empty() {
         tracing::warn!(claims = ids.len(), "claims passed their decision deadline");
     }

@@ -8,6 +8,7 @@
 //! - `worker_records`: everything of one worker's, for them and their export.
 
 pub mod billing;
+pub mod metrics;
 pub mod policies;
 pub mod products;
 pub mod quotes;

@@ -169,6 +169,7 @@ pub async fn bind(
         idempotency::remember(&mut tx, &scope, key, &request_hash, StatusCode::CREATED, &answer).await?;
     }
     gigcover_feed::publish(tx, &[event]).await?;
+    crate::metrics::get().bound(&policy.insurer_id);
     Ok(HttpResponse::Created().json(policy))
 }
 
@@ -213,6 +214,7 @@ pub async fn cancel(
     .await?;
     let event = NewEvent::new("policy.cancelled", &policy).map_err(anyhow::Error::from)?;
     gigcover_feed::publish(tx, &[event]).await?;
+    crate::metrics::get().cancelled(&policy.insurer_id);
     Ok(HttpResponse::Ok().json(policy))
 }
 

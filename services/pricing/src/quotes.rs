@@ -328,6 +328,9 @@ pub(crate) async fn store(tx: &mut sqlx::PgConnection, worker: Uuid, quotes: &[Q
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::from)?;
     gigcover_feed::publish_within(tx, &events).await?;
+    for q in quotes {
+        crate::metrics::get().quoted(&q.insurer_id);
+    }
     Ok(())
 }
 

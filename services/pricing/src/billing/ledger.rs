@@ -192,6 +192,7 @@ impl Ledger {
         )
         .map_err(anyhow::Error::from)?;
         gigcover_feed::publish(tx, &[event]).await?;
+        crate::metrics::get().finalized(&s.insurer_id);
         Ok(Some(done))
     }
 
