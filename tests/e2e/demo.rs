@@ -26,7 +26,7 @@ async fn the_demo_loads_its_data_once_and_a_demo_worker_reads_their_hours() {
         eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
         return;
     }
-    let mut gc = Gigcover::serve("demo", &[]);
+    let mut gc = Gigcover::serve("demo", &[("GIGCOVER_DEMO__TICK_MS", "200".into())]);
     gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(120)).await;
     wait_for_summary(&gc, 1).await;
     let http = gigcover_kit::client::http();
@@ -55,8 +55,32 @@ async fn the_demo_loads_its_data_once_and_a_demo_worker_reads_their_hours() {
         hours["periods"][1]["platforms"].as_array().unwrap().iter().map(|p| p["platform"].as_str().unwrap()).collect();
     assert_eq!(platforms, vec!["eats-berlin", "parcels-berlin", "rides-berlin"], "{hours}");
 
+    // The simulation keeps going: jobs, quotes, claims and acme's decisions.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (jobs, quotes, decided): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM aggregation.activities WHERE external_id LIKE 'sim-%'),
+                    (SELECT count(*) FROM pricing.quotes),
+                    (SELECT count(*) FROM claims.outbox WHERE event_type = 'claim.decided')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if jobs > 0 && quotes > 0 && decided > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the simulation did not get going: {jobs} jobs, {quotes} quotes, {decided} decisions\n{}",
+            gc.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM aggregation.activities").fetch_one(&pool).await.unwrap()
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM aggregation.activities WHERE external_id NOT LIKE 'sim-%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
     };
     let before = count().await;
     assert!(before > 1000, "{before}");

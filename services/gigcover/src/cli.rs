@@ -113,7 +113,16 @@ pub enum PostgresAction {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     gigcover_kit::install_crypto_provider();
     let config = Config::load(cli.config.as_deref())?;
-    config.check_sections(&["aggregation", "claims", "enrichment", "identity", "ops", "pricing", "service_auth"])?;
+    config.check_sections(&[
+        "aggregation",
+        "claims",
+        "demo",
+        "enrichment",
+        "identity",
+        "ops",
+        "pricing",
+        "service_auth",
+    ])?;
     match cli.command {
         Command::Serve { target } => crate::serve::serve(&config, &target).await,
         Command::Demo => crate::demo::demo(&config).await,

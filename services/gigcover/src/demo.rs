@@ -6,6 +6,7 @@
 //! (idempotency keys, same external ids).
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -20,13 +21,30 @@ use serde_json::{Value, json};
 
 use crate::database;
 use crate::services::Targets;
+use crate::simulator::Simulator;
 
 const DEMO_OPS: &str = "gigcover-demo-ops";
 const WORKERS: usize = 12;
 /// The CSV mapping of the DoorDash sample (shared with the tests that load it).
 const DOORDASH_MAPPING: &str = include_str!("../../../data/doordash-mapping.json");
 
+/// The `demo` section.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct DemoSettings {
+    /// Milliseconds between the simulation's rounds (jobs, quotes, claims, decisions).
+    tick_ms: u64,
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        Self { tick_ms: 5000 }
+    }
+}
+
 pub async fn demo(config: &Config) -> anyhow::Result<()> {
+    let demo: DemoSettings = config.section("demo")?;
+    let tick = Duration::from_millis(demo.tick_ms.max(50));
     let config = config.clone().with("identity.dev_login", true);
     let settings = config.settings()?;
     if settings.environment.is_production() {
@@ -35,7 +53,10 @@ pub async fn demo(config: &Config) -> anyhow::Result<()> {
     let targets: Targets = "all".parse().map_err(anyhow::Error::msg)?;
     let seeding = tokio::spawn(async move {
         match seed(&settings).await {
-            Ok(summary) => println!("{summary}"),
+            Ok((summary, simulator)) => {
+                println!("{summary}");
+                simulator.run(tick).await;
+            }
             Err(e) => tracing::error!(error = format!("{e:#}"), "loading the demo data failed"),
         }
     });
@@ -165,10 +186,10 @@ async fn wait_ready(http: &reqwest::Client, settings: &Settings) -> anyhow::Resu
 }
 
 /// A small deterministic generator, so every run loads the same activity.
-struct Dice(u64);
+pub(crate) struct Dice(pub(crate) u64);
 
 impl Dice {
-    fn roll(&mut self, n: u64) -> u64 {
+    pub(crate) fn roll(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -176,7 +197,7 @@ impl Dice {
     }
 }
 
-async fn seed(settings: &Settings) -> anyhow::Result<String> {
+async fn seed(settings: &Settings) -> anyhow::Result<(String, Simulator)> {
     let http = gigcover_kit::client::http_builder().timeout(Duration::from_secs(30)).build()?;
     wait_ready(&http, settings).await?;
 
@@ -185,6 +206,7 @@ async fn seed(settings: &Settings) -> anyhow::Result<String> {
     let pool = gigcover_kit::db::pool(&settings.database, &db.url, ServiceName::Identity.schema())?;
     let token_url = format!("{}/oauth/token", settings.services.url(ServiceName::Identity));
     let mut tokens = Vec::new();
+    let mut sources = Vec::new();
     for (client, role, tenant) in [
         (DEMO_OPS, Role::Ops, None),
         ("demo-acme", Role::Insurer, Some("acme")),
@@ -193,11 +215,11 @@ async fn seed(settings: &Settings) -> anyhow::Result<String> {
         let issued = gigcover_identity::clients::bootstrap_client(&pool, client, client, role, tenant)
             .await
             .map_err(|e| anyhow::anyhow!("provision the demo client {client}: {}", e.detail()))?;
-        let token = ClientCredentials::new(token_url.clone(), client, SecretString::from(issued.client_secret))
-            .token()
-            .await?
-            .unwrap_or_default();
+        let source =
+            Arc::new(ClientCredentials::new(token_url.clone(), client, SecretString::from(issued.client_secret)));
+        let token = source.token().await?.unwrap_or_default();
         tokens.push(token);
+        sources.push(source);
     }
     pool.close().await;
     let ops = tokens[0].clone();
@@ -317,7 +339,18 @@ async fn seed(settings: &Settings) -> anyhow::Result<String> {
         "  curl -s -H \"Authorization: Bearer $TOKEN\" '{}/v1/workers/{w}/profile'",
         ui(ServiceName::Enrichment)
     );
-    Ok(summary)
+    let _ = writeln!(
+        summary,
+        "a simulation now keeps going: jobs every 5 s, quotes, claims and acme's decisions (stop with Ctrl-C)"
+    );
+    let simulator = Simulator {
+        http: api.http.clone(),
+        settings: settings.clone(),
+        ops: Arc::clone(&sources[0]),
+        acme: Arc::clone(&sources[1]),
+        workers: workers.clone(),
+    };
+    Ok((summary, simulator))
 }
 
 /// Two insurers with an accident product each (per insured hour) and a liability product.

@@ -13,6 +13,7 @@ mod opensearch;
 mod serve;
 mod service_auth;
 mod services;
+mod simulator;
 
 use std::process::ExitCode;
 
