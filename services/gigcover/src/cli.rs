@@ -34,9 +34,16 @@ pub enum Command {
     /// (default .gigcover/postgres) and stopped on exit.
     Serve {
         /// `all`, or one or more of ops, aggregation, enrichment, pricing, claims, identity
-        /// (comma-separated).
-        #[arg(long, default_value = "all")]
-        target: Targets,
+        /// (comma-separated). Default: the configuration's `serve.target`, else `all`.
+        #[arg(long)]
+        target: Option<Targets>,
+    },
+    /// Exit 0 when every targeted service in this container answers /readyz with 200
+    /// (the image's health check: no shell, no curl).
+    Healthcheck {
+        /// As for serve.
+        #[arg(long)]
+        target: Option<Targets>,
     },
     /// Run every service (as `serve --target all`) with the development login on and demo
     /// data loaded through the APIs; prints how to look at it. Not for production.
@@ -110,6 +117,21 @@ pub enum PostgresAction {
     },
 }
 
+/// The `serve` section: what a container runs when its command names no target.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ServeSettings {
+    target: Option<String>,
+}
+
+fn targets(config: &Config, given: Option<Targets>) -> anyhow::Result<Targets> {
+    if let Some(t) = given {
+        return Ok(t);
+    }
+    let settings: ServeSettings = config.section("serve")?;
+    settings.target.as_deref().unwrap_or("all").parse().map_err(anyhow::Error::msg)
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     gigcover_kit::install_crypto_provider();
     let config = Config::load(cli.config.as_deref())?;
@@ -121,10 +143,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         "identity",
         "ops",
         "pricing",
+        "serve",
         "service_auth",
     ])?;
     match cli.command {
-        Command::Serve { target } => crate::serve::serve(&config, &target).await,
+        Command::Serve { target } => crate::serve::serve(&config, &targets(&config, target)?).await,
+        Command::Healthcheck { target } => crate::serve::healthcheck(&config, &targets(&config, target)?).await,
         Command::Demo => crate::demo::demo(&config).await,
         Command::Migrate { target } => crate::serve::migrate(&config, &target).await,
         Command::CreateClient { client_id, name, role, tenant } => {

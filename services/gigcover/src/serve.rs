@@ -69,6 +69,18 @@ pub async fn serve(config: &Config, targets: &Targets) -> anyhow::Result<()> {
     failure.map_or(Ok(()), Err)
 }
 
+/// Whether every targeted service on this host is ready (`/readyz` answers 200).
+pub async fn healthcheck(config: &Config, targets: &Targets) -> anyhow::Result<()> {
+    let settings = config.settings()?;
+    let http = gigcover_kit::client::http_builder().timeout(std::time::Duration::from_secs(3)).build()?;
+    for name in &targets.0 {
+        let url = format!("http://127.0.0.1:{}/readyz", settings.services.port(*name));
+        let res = http.get(&url).send().await.map_err(|e| anyhow::anyhow!("{name} is not answering: {e}"))?;
+        anyhow::ensure!(res.status().is_success(), "{name} is not ready: {}", res.status());
+    }
+    Ok(())
+}
+
 pub async fn migrate(config: &Config, targets: &Targets) -> anyhow::Result<()> {
     let guard = telemetry(config, targets)?;
     let settings = config.settings()?;

@@ -1,0 +1,133 @@
+# The OpenSearch domain the telemetry pipeline writes to: in the VPC's private subnets,
+# encrypted at rest (KMS) and in transit (TLS 1.2+, node to node), fine-grained access
+# control with IAM as the master, slow and error logs published to CloudWatch.
+
+variable "name" {
+  description = "Domain name, e.g. gigcover-prod."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets (as many as zones)."
+  type        = list(string)
+}
+
+variable "vpc_id" {
+  description = "The environment's VPC."
+  type        = string
+}
+
+variable "client_security_group_id" {
+  description = "Who may reach the domain (the EKS cluster)."
+  type        = string
+}
+
+variable "instance_type" {
+  description = "Data node instance type."
+  type        = string
+}
+
+variable "instance_count" {
+  description = "Data nodes (a multiple of the zones)."
+  type        = number
+}
+
+variable "master_role_arn" {
+  description = "The IAM role that administers the domain (the deploy role)."
+  type        = string
+}
+
+variable "tags" {
+  description = "Tags on every resource."
+  type        = map(string)
+  default     = {}
+}
+
+resource "aws_kms_key" "domain" {
+  description         = "${var.name} OpenSearch"
+  enable_key_rotation = true
+  tags                = var.tags
+}
+
+resource "aws_security_group" "domain" {
+  name        = "${var.name}-opensearch"
+  description = "HTTPS from the cluster only"
+  vpc_id      = var.vpc_id
+  ingress {
+    description     = "HTTPS from the EKS cluster"
+    from_port       = 443
+    to_port         = 443
+    protocol        = "tcp"
+    security_groups = [var.client_security_group_id]
+  }
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "domain" {
+  for_each          = toset(["index-slow", "search-slow", "errors", "audit"])
+  name              = "/opensearch/${var.name}/${each.key}"
+  retention_in_days = 365
+  kms_key_id        = aws_kms_key.domain.arn
+  tags              = var.tags
+}
+
+resource "aws_opensearch_domain" "this" {
+  domain_name    = var.name
+  engine_version = "OpenSearch_2.15"
+  cluster_config {
+    instance_type          = var.instance_type
+    instance_count         = var.instance_count
+    zone_awareness_enabled = length(var.subnet_ids) > 1
+    dynamic "zone_awareness_config" {
+      for_each = length(var.subnet_ids) > 1 ? [1] : []
+      content {
+        availability_zone_count = length(var.subnet_ids)
+      }
+    }
+  }
+  vpc_options {
+    subnet_ids         = var.subnet_ids
+    security_group_ids = [aws_security_group.domain.id]
+  }
+  ebs_options {
+    ebs_enabled = true
+    volume_type = "gp3"
+    volume_size = 100
+  }
+  encrypt_at_rest {
+    enabled    = true
+    kms_key_id = aws_kms_key.domain.arn
+  }
+  node_to_node_encryption {
+    enabled = true
+  }
+  domain_endpoint_options {
+    enforce_https       = true
+    tls_security_policy = "Policy-Min-TLS-1-2-2019-07"
+  }
+  advanced_security_options {
+    enabled                        = true
+    internal_user_database_enabled = false
+    master_user_options {
+      master_user_arn = var.master_role_arn
+    }
+  }
+  dynamic "log_publishing_options" {
+    for_each = { INDEX_SLOW_LOGS = "index-slow", SEARCH_SLOW_LOGS = "search-slow", ES_APPLICATION_LOGS = "errors", AUDIT_LOGS = "audit" }
+    content {
+      log_type                 = log_publishing_options.key
+      cloudwatch_log_group_arn = aws_cloudwatch_log_group.domain[log_publishing_options.value].arn
+    }
+  }
+  tags = var.tags
+}
+
+output "endpoint" {
+  description = "https endpoint (gigcover opensearch apply --url, Data Prepper's sink)."
+  value       = "https://${aws_opensearch_domain.this.endpoint}"
+}
+
+output "dashboards_endpoint" {
+  description = "OpenSearch Dashboards (gigcover opensearch apply --dashboards-url)."
+  value       = "https://${aws_opensearch_domain.this.dashboard_endpoint}"
+}
