@@ -35,7 +35,7 @@ ENV GIGCOVER_SERVE__TARGET=${TARGET} \
     GIGCOVER_ENVIRONMENT=prod
 USER 65532:65532
 EXPOSE 8080 8081 8082 8083 8084 8085
-HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=15s --timeout=5s --retries=5 \
   CMD ["/usr/local/bin/gigcover", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/gigcover"]
 CMD ["serve"]

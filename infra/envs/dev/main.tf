@@ -40,6 +40,11 @@ variable "public_access_cidrs" {
   type        = list(string)
 }
 
+variable "app_certificate_arn" {
+  description = "ACM certificate (us-east-1) for the app's host name."
+  type        = string
+}
+
 variable "bitbucket_oidc" {
   description = "Bitbucket Pipelines' OIDC provider for this workspace and repository."
   type = object({
@@ -63,19 +68,15 @@ module "generic_network" {
   tags   = local.tags
 }
 
-resource "aws_s3_bucket" "flow_logs" {
-  bucket = "${local.name}-flow-logs"
-}
-
 module "network" {
-  source              = "../../modules/network"
-  name                = local.name
-  cidr                = "10.20.0.0/16"
-  azs                 = local.azs
-  shared_vpc_id       = module.generic_network.vpc_id
-  shared_cidr         = module.generic_network.cidr
-  flow_log_bucket_arn = aws_s3_bucket.flow_logs.arn
-  tags                = local.tags
+  source           = "../../modules/network"
+  name             = local.name
+  cidr             = "10.20.0.0/16"
+  azs              = local.azs
+  shared_vpc_id    = module.generic_network.vpc_id
+  shared_cidr      = module.generic_network.cidr
+  logs_kms_key_arn = module.generic_network.logs_kms_key_arn
+  tags             = local.tags
 }
 
 module "eks" {
@@ -120,14 +121,17 @@ module "opensearch" {
   client_security_group_id = module.eks.cluster_security_group_id
   instance_type            = "t3.medium.search"
   instance_count           = 1
+  dedicated_master_count   = 0
   master_role_arn          = module.services.deploy_role_arn
   tags                     = local.tags
 }
 
 module "frontend" {
-  source = "../../modules/frontend"
-  name   = "${local.name}-app"
-  tags   = local.tags
+  source          = "../../modules/frontend"
+  name            = "${local.name}-app"
+  aliases         = ["app.dev.gigcover.example"]
+  certificate_arn = var.app_certificate_arn
+  tags            = local.tags
 }
 
 output "cluster_name" {

@@ -99,6 +99,7 @@ resource "aws_route_table_association" "public" {
 }
 
 resource "aws_route_table" "private" {
+  #checkov:skip=CKV2_AWS_44:0.0.0.0/0 goes to the NAT gateway; the peering route carries only the shared VPC's CIDR
   count  = 3
   vpc_id = aws_vpc.this.id
   route {
@@ -138,13 +139,42 @@ resource "aws_vpc_endpoint" "s3" {
 resource "aws_flow_log" "this" {
   vpc_id               = aws_vpc.this.id
   traffic_type         = "ALL"
-  log_destination_type = "s3"
-  log_destination      = var.flow_log_bucket_arn
+  log_destination_type = "cloud-watch-logs"
+  log_destination      = aws_cloudwatch_log_group.flow.arn
+  iam_role_arn         = aws_iam_role.flow.arn
 }
 
-variable "flow_log_bucket_arn" {
-  description = "The S3 bucket (ARN) VPC flow logs are written to."
+resource "aws_cloudwatch_log_group" "flow" {
+  name              = "/vpc/${var.name}/flow"
+  retention_in_days = 365
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = var.tags
+}
+
+variable "logs_kms_key_arn" {
+  description = "The KMS key CloudWatch Logs encrypts flow logs with (generic-network's logs key)."
   type        = string
+}
+
+resource "aws_iam_role" "flow" {
+  name = "${var.name}-flow-logs"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "vpc-flow-logs.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "flow" {
+  role = aws_iam_role.flow.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+      Resource = "${aws_cloudwatch_log_group.flow.arn}:*"
+    }]
+  })
 }
 
 output "vpc_id" {
