@@ -22,6 +22,19 @@ async fn serve_all_provisions_postgres_and_survives_its_restart() {
     let platforms = gc.url(ServiceName::Aggregation, "/v1/platforms");
     let res = http.get(&platforms).bearer_auth(&ops).send().await.unwrap();
     assert_eq!(res.status(), 200);
+    // The image's health check (`gigcover healthcheck`, no shell) sees the same readiness.
+    let port = gc.port(ServiceName::Pricing).to_string();
+    let healthcheck = |ready: bool| {
+        let ok = std::process::Command::new(gigcover_e2e::process::binary())
+            .args(["healthcheck", "--target", "pricing"])
+            .env("GIGCOVER_SERVICES__PRICING__PORT", &port)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert_eq!(ok, ready, "healthcheck of pricing on port {port}");
+    };
+    healthcheck(true);
 
     // The cluster gigcover provisioned: stop it underneath the running services.
     let (pg, started) = LocalPostgres::ensure_running(&gc.data_dir()).unwrap();
@@ -36,6 +49,7 @@ async fn serve_all_provisions_postgres_and_survives_its_restart() {
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "database_unavailable", "{body}");
+    healthcheck(false);
 
     pg.start().unwrap();
     gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(60)).await;
