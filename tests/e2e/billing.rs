@@ -211,6 +211,62 @@ async fn a_month_of_insured_hours_is_billed_finalised_and_adjusted_by_a_late_eve
         .unwrap();
     assert_eq!(res.status(), 403, "hours consent does not cover earnings");
 
+    // Rating on what the worker declares and what identity holds: a liability tariff by
+    // vehicle, age, market and tenure. Each missing fact is a 422 naming it.
+    s.product(
+        "zurich",
+        "liability",
+        json!({"currency": "EUR", "basis": {"fixed_monthly": {"premium": "10.00"}},
+        "factors": [
+            {"input": "vehicle", "classes": {"bicycle": "1.2", "car": "0.9", "other": "1"}},
+            {"input": "age_years", "bands": [{"from": "0", "factor": "1.3"}, {"from": "25", "factor": "1"}]},
+            {"input": "market", "classes": {"Europe/Berlin": "1.1", "other": "1"}},
+            {"input": "tenure_weeks", "bands": [{"from": "0", "factor": "1.1"}, {"from": "26", "factor": "1"}]}],
+        "min_premium": "1", "max_premium": "100"}),
+    )
+    .await;
+    let liability = |vehicle: Option<&'static str>| {
+        s.http
+            .post(pricing("/v1/quotes"))
+            .bearer_auth(&me)
+            .json(&json!({"worker_id": worker, "kind": "liability", "vehicle": vehicle}))
+            .send()
+    };
+    let refused = liability(None).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(
+        (problem["code"].as_str(), problem["errors"][0]["field"].as_str()),
+        (Some("missing_rating_fact"), Some("vehicle"))
+    );
+    let problem: Value = liability(Some("bicycle")).await.unwrap().json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "age_years", "no date of birth yet: {problem}");
+    let born = (today - chrono::Duration::days(22 * 365 + 30)).to_string();
+    let res = s
+        .http
+        .put(s.url(ServiceName::Identity, &format!("/v1/workers/{worker}/personal-data")))
+        .bearer_auth(&me)
+        .json(&json!({"date_of_birth": born}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = liability(Some("bicycle")).await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+    let quote = &res.json::<Value>().await.unwrap()["quotes"][0];
+    let line =
+        |item: &str| quote["explanation"].as_array().unwrap().iter().find(|l| l["item"] == item).cloned().unwrap();
+    assert_eq!(
+        (line("vehicle")["category"].as_str(), line("vehicle")["factor"].as_str()),
+        (Some("bicycle"), Some("1.2"))
+    );
+    assert_eq!((line("age_years")["input"].as_str(), line("age_years")["factor"].as_str()), (Some("22"), Some("1.3")));
+    assert_eq!(line("market")["category"], "Europe/Berlin");
+    // The first activity was on the 10th of last month: under 26 weeks of tenure.
+    assert_eq!(line("tenure_weeks")["factor"], "1.1", "{quote}");
+    let sum: Decimal = quote["explanation"].as_array().unwrap().iter().map(|l| dec(&l["amount"])).sum();
+    assert_eq!(sum, dec(&quote["premium"]));
+
     // A worker with no history gets a clear 422 saying what is missing.
     let newcomer = uuid::Uuid::now_v7().to_string();
     let res = s

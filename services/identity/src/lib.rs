@@ -33,7 +33,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 #[openapi(
     paths(keys::jwks, token::issue, dev_login::login, routes::create, routes::list, routes::rotate, routes::revoke,
           consents::grant, consents::revoke, consents::list, consents::audit, consents::access_log, consents::check,
-          personal::routes::put, personal::routes::get, personal::routes::export, personal::routes::erase,
+          personal::routes::put, personal::routes::get, personal::routes::export, personal::routes::age, personal::routes::erase,
           gigcover_feed::serve::events),
     tags((name = "keys", description = "Token signing keys"), (name = "clients", description = "OAuth2 clients and tokens"),
           (name = "consent", description = "Workers' consent to insurers, and who read what"),
@@ -125,6 +125,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
                 .route("/v1/workers/{id}/personal-data", web::put().to(personal::routes::put))
                 .route("/v1/workers/{id}/personal-data", web::get().to(personal::routes::get))
                 .route("/v1/workers/{id}/export", web::get().to(personal::routes::export))
+                .route("/v1/workers/{id}/age", web::get().to(personal::routes::age))
                 .route("/v1/workers/{id}/erasure", web::post().to(personal::routes::erase));
         }),
         background: vec![feed.listener],

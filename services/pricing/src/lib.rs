@@ -76,7 +76,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
             .run(std::time::Duration::from_secs(u64::from(settings.statement_check_secs.max(1))), ctx.shutdown.clone()),
     );
     let ledger = web::Data::new(ledger);
-    let state = web::Data::new(quotes::QuoteState { enrichment });
+    let state = web::Data::new(quotes::QuoteState { enrichment, identity: ctx.client_for(ServiceName::Identity) });
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {

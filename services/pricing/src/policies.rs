@@ -256,8 +256,14 @@ pub async fn renew(
         .await?
         .pop()
         .ok_or_else(|| ApiError::conflict("not_renewable", "the product is no longer offered"))?;
+    // The renewal keeps what the worker declared for the policy it renews.
+    let original = crate::quotes::load(&pool, &RecordScope::of(&caller), policy.quote_id).await?;
+    let vehicle =
+        original.and_then(|q| q.inputs.vehicle).and_then(|v| serde_json::from_value(serde_json::Value::String(v)).ok());
+    let declared = crate::quotes::Declared { identity: &state.identity, vehicle };
     let quotes =
-        crate::quotes::price_offers(&state.enrichment, policy.worker_id, vec![product], Some(policy.id)).await?;
+        crate::quotes::price_offers(&state.enrichment, &declared, policy.worker_id, vec![product], Some(policy.id))
+            .await?;
     let mut tx = pool.begin().await?;
     crate::quotes::store(&mut tx, policy.worker_id, &quotes).await?;
     tx.commit().await?;

@@ -28,6 +28,8 @@ const VALID_DAYS: i64 = 7;
 
 pub struct QuoteState {
     pub enrichment: ServiceClient,
+    /// For the worker's age, when a tariff rates on it.
+    pub identity: ServiceClient,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -37,6 +39,36 @@ pub struct QuoteRequest {
     pub kind: ProductKind,
     /// Only this insurer's products (an insurer caller always gets only its own).
     pub insurer_id: Option<String>,
+    /// The vehicle the worker works with (tariffs may rate on it).
+    pub vehicle: Option<Vehicle>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Vehicle {
+    OnFoot,
+    Bicycle,
+    EBike,
+    CargoBike,
+    Scooter,
+    Motorbike,
+    Car,
+    Van,
+}
+
+impl Vehicle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vehicle::OnFoot => "on_foot",
+            Vehicle::Bicycle => "bicycle",
+            Vehicle::EBike => "e_bike",
+            Vehicle::CargoBike => "cargo_bike",
+            Vehicle::Scooter => "scooter",
+            Vehicle::Motorbike => "motorbike",
+            Vehicle::Car => "car",
+            Vehicle::Van => "van",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -168,9 +200,36 @@ async fn profile(enrichment: &ServiceClient, worker: Uuid, definition: &str) -> 
             weekend_share: decimal(&w["weekend_share"]),
             platforms: w["platforms"].as_u64().and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
             regularity: decimal(&w["regularity"]),
+            tenure_weeks: tenure_weeks(&profile),
+            age_years: None,
+            vehicle: None,
+            market: profile["time_zone"].as_str().map(str::to_owned),
         },
         daily_net,
     })
+}
+
+/// Whole weeks from the worker's first active day to the profile's day.
+fn tenure_weeks(profile: &Value) -> Decimal {
+    let day = |k: &str| profile[k].as_str().and_then(|d| d.parse::<chrono::NaiveDate>().ok());
+    match (day("first_active_day"), day("as_of")) {
+        (Some(first), Some(as_of)) if as_of >= first => Decimal::from((as_of - first).num_days() / 7),
+        _ => Decimal::ZERO,
+    }
+}
+
+/// The worker's age in years from identity (`None`: no date of birth given).
+async fn age(identity: &ServiceClient, worker: Uuid) -> ApiResult<Option<u32>> {
+    let answer: Value = identity.get_json(&format!("/v1/workers/{worker}/age")).await.map_err(|e| {
+        ApiError::unavailable("identity_unavailable", format!("the worker's age could not be read: {e}"))
+    })?;
+    Ok(answer["age_years"].as_u64().and_then(|a| u32::try_from(a).ok()))
+}
+
+/// What the worker declares and what identity holds, for tariffs that rate on them.
+pub(crate) struct Declared<'a> {
+    pub identity: &'a ServiceClient,
+    pub vehicle: Option<Vehicle>,
 }
 
 /// What a quote covers, beyond its premium.
@@ -239,7 +298,8 @@ pub async fn create(
         held = Some(tx);
     }
     let offered = products::current(&pool, insurer.as_deref(), Some(body.kind), None).await?;
-    let quotes = price_offers(&state.enrichment, worker, offered, None).await?;
+    let declared = Declared { identity: &state.identity, vehicle: body.vehicle };
+    let quotes = price_offers(&state.enrichment, &declared, worker, offered, None).await?;
     let answer = serde_json::to_value(Marketplace { worker_id: worker, kind: body.kind, quotes: quotes.clone() })
         .map_err(anyhow::Error::from)?;
     let mut tx = match held {
@@ -258,10 +318,14 @@ pub async fn create(
 /// first.
 pub(crate) async fn price_offers(
     enrichment: &ServiceClient,
+    declared: &Declared<'_>,
     worker: Uuid,
     offered: Vec<products::Product>,
     renews: Option<Uuid>,
 ) -> ApiResult<Vec<Quote>> {
+    let rates_on_age =
+        offered.iter().any(|p| p.tariff.factors.iter().any(|f| f.input == crate::tariff::FactorInput::AgeYears));
+    let age_years = if rates_on_age { age(declared.identity, worker).await? } else { None };
     let mut by_definition: HashMap<String, ProfileFigures> = HashMap::new();
     let valid_until = Utc::now() + Duration::days(VALID_DAYS);
     let mut quotes = Vec::with_capacity(offered.len());
@@ -271,8 +335,17 @@ pub(crate) async fn price_offers(
             let got = profile(enrichment, worker, &definition).await?;
             by_definition.insert(definition.clone(), got);
         }
-        let Some(figures) = by_definition.get(&definition) else { continue };
-        let priced = price(&product.tariff, &figures.rating);
+        let Some(figures) = by_definition.get_mut(&definition) else { continue };
+        figures.rating.age_years = age_years;
+        figures.rating.vehicle = declared.vehicle.map(|v| v.as_str().to_owned());
+        let figures = &*figures;
+        let priced = price(&product.tariff, &figures.rating).map_err(|m| {
+            ApiError::unprocessable(
+                "missing_rating_fact",
+                format!("{}'s tariff rates on {}: {}", product.name, m.input, m.what),
+            )
+            .with_errors(vec![gigcover_domain::FieldProblem::new(m.input, m.what.clone())])
+        })?;
         quotes.push(Quote {
             id: Uuid::now_v7(),
             insurer_id: product.insurer_id,

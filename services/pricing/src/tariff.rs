@@ -7,6 +7,8 @@
 //! whose amount is exactly what it added, so the lines sum to the premium exactly.
 
 pub use gigcover_domain::BenefitTerms;
+use std::collections::BTreeMap;
+
 use gigcover_domain::{Currency, FieldProblem, Rounding};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,35 @@ pub enum FactorInput {
     Platforms,
     /// Share of weeks active (0 to 1).
     Regularity,
+    /// Weeks since the worker's first activity on any platform.
+    TenureWeeks,
+    /// The worker's age in years (from their date of birth, held by identity).
+    AgeYears,
+    /// The vehicle the worker declares in the quote request (classes).
+    Vehicle,
+    /// The worker's market: the time zone of their platforms (classes, e.g. `Europe/Berlin`).
+    Market,
+}
+
+impl FactorInput {
+    /// Whether the input is a category (priced by `classes`) rather than a number (`bands`).
+    pub fn is_category(self) -> bool {
+        matches!(self, FactorInput::Vehicle | FactorInput::Market)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorInput::NightShare => "night_share",
+            FactorInput::WeekendShare => "weekend_share",
+            FactorInput::WeeklyHours => "weekly_hours",
+            FactorInput::Platforms => "platforms",
+            FactorInput::Regularity => "regularity",
+            FactorInput::TenureWeeks => "tenure_weeks",
+            FactorInput::AgeYears => "age_years",
+            FactorInput::Vehicle => "vehicle",
+            FactorInput::Market => "market",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -66,7 +97,13 @@ pub struct Band {
 #[serde(deny_unknown_fields)]
 pub struct Factor {
     pub input: FactorInput,
+    /// Numeric inputs: ascending bands, the first from 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bands: Vec<Band>,
+    /// Categorical inputs: the factor of each class; `other` for any class not listed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub classes: BTreeMap<String, Decimal>,
 }
 
 /// One version of a tariff.
@@ -123,6 +160,26 @@ impl Tariff {
                 p.push(FieldProblem::new(format!("factors[{i}].input"), "each input at most once"));
             }
             seen.push(f.input);
+            if f.input.is_category() {
+                if f.classes.is_empty() || !f.bands.is_empty() {
+                    p.push(FieldProblem::new(
+                        format!("factors[{i}].classes"),
+                        "a categorical input has classes, not bands",
+                    ));
+                }
+                for (class, factor) in &f.classes {
+                    if *factor <= Decimal::ZERO || *factor > Decimal::from(10) {
+                        p.push(FieldProblem::new(
+                            format!("factors[{i}].classes.{class}"),
+                            "must be above 0 and at most 10",
+                        ));
+                    }
+                }
+                continue;
+            }
+            if !f.classes.is_empty() {
+                p.push(FieldProblem::new(format!("factors[{i}].classes"), "a numeric input has bands, not classes"));
+            }
             if f.bands.is_empty() {
                 p.push(FieldProblem::new(format!("factors[{i}].bands"), "at least one band"));
             }
@@ -185,17 +242,52 @@ pub struct RatingInputs {
     pub platforms: u32,
     #[schema(value_type = String)]
     pub regularity: Decimal,
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub tenure_weeks: Decimal,
+    /// Read from identity only when a tariff rates on age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_years: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<String>,
+}
+
+/// A rating input's value for one worker.
+enum InputValue<'a> {
+    Number(Decimal),
+    Category(&'a str),
+}
+
+/// A tariff rates on something the quote does not have (or a class it does not price).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input}: {what}")]
+pub struct MissingFact {
+    pub input: &'static str,
+    pub what: String,
 }
 
 impl RatingInputs {
-    fn value(&self, input: FactorInput) -> Decimal {
-        match input {
-            FactorInput::NightShare => self.night_share,
-            FactorInput::WeekendShare => self.weekend_share,
-            FactorInput::WeeklyHours => self.avg_weekly_engaged_hours,
-            FactorInput::Platforms => Decimal::from(self.platforms),
-            FactorInput::Regularity => self.regularity,
-        }
+    fn value(&self, input: FactorInput) -> Result<InputValue<'_>, MissingFact> {
+        let missing = |what: &str| MissingFact { input: input.as_str(), what: what.to_owned() };
+        Ok(match input {
+            FactorInput::NightShare => InputValue::Number(self.night_share),
+            FactorInput::WeekendShare => InputValue::Number(self.weekend_share),
+            FactorInput::WeeklyHours => InputValue::Number(self.avg_weekly_engaged_hours),
+            FactorInput::Platforms => InputValue::Number(Decimal::from(self.platforms)),
+            FactorInput::Regularity => InputValue::Number(self.regularity),
+            FactorInput::TenureWeeks => InputValue::Number(self.tenure_weeks),
+            FactorInput::AgeYears => InputValue::Number(Decimal::from(self.age_years.ok_or_else(|| {
+                missing("the worker's date of birth is needed (personal data, PUT /v1/workers/{id}/personal-data)")
+            })?)),
+            FactorInput::Vehicle => InputValue::Category(
+                self.vehicle.as_deref().ok_or_else(|| missing("give the vehicle in the quote request"))?,
+            ),
+            FactorInput::Market => InputValue::Category(
+                self.market.as_deref().ok_or_else(|| missing("the worker's market is not known yet"))?,
+            ),
+        })
     }
 }
 
@@ -207,9 +299,12 @@ pub struct Line {
     /// The worker's value the line used (for the base: monthly insured hours).
     #[schema(value_type = Option<String>)]
     pub input: Option<Decimal>,
-    /// The band's factor.
+    /// The band's (or class's) factor.
     #[schema(value_type = Option<String>)]
     pub factor: Option<Decimal>,
+    /// For a categorical input: the worker's class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     /// What the line adds to the premium (exact; the lines sum to the premium).
     #[schema(value_type = String)]
     pub amount: Decimal,
@@ -237,7 +332,7 @@ fn weeks_per_month() -> Decimal {
     Decimal::from(52) / Decimal::from(12)
 }
 
-pub fn price(tariff: &Tariff, inputs: &RatingInputs) -> Priced {
+pub fn price(tariff: &Tariff, inputs: &RatingInputs) -> Result<Priced, MissingFact> {
     let mut lines = Vec::new();
     let base = match &tariff.basis {
         Basis::PerInsuredHour { rate, .. } => {
@@ -246,35 +341,52 @@ pub fn price(tariff: &Tariff, inputs: &RatingInputs) -> Priced {
                 item: "base".into(),
                 input: Some(monthly_hours),
                 factor: Some(*rate),
+                category: None,
                 amount: *rate * monthly_hours,
             });
             *rate * monthly_hours
         }
         Basis::FixedMonthly { premium } | Basis::IncomeProtection { premium, .. } => {
-            lines.push(Line { item: "base".into(), input: None, factor: None, amount: *premium });
+            lines.push(Line { item: "base".into(), input: None, factor: None, category: None, amount: *premium });
             *premium
         }
     };
     let mut running = base;
     for f in &tariff.factors {
-        let value = inputs.value(f.input);
-        let band = f.bands.iter().rev().find(|b| b.from <= value).or(f.bands.first());
-        let factor = band.map_or(Decimal::ONE, |b| b.factor);
+        let (input, category, factor) = match inputs.value(f.input)? {
+            InputValue::Number(value) => {
+                let band = f.bands.iter().rev().find(|b| b.from <= value).or(f.bands.first());
+                (Some(value), None, band.map_or(Decimal::ONE, |b| b.factor))
+            }
+            InputValue::Category(class) => {
+                let factor =
+                    f.classes.get(class).or_else(|| f.classes.get("other")).copied().ok_or_else(|| MissingFact {
+                        input: f.input.as_str(),
+                        what: format!("the tariff prices no class `{class}` (and no `other`)"),
+                    })?;
+                (None, Some(class.to_owned()), factor)
+            }
+        };
         let amount = running * (factor - Decimal::ONE);
         running += amount;
-        let item = serde_json::to_value(f.input).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        lines.push(Line { item, input: Some(value), factor: Some(factor), amount });
+        lines.push(Line { item: f.input.as_str().to_owned(), input, factor: Some(factor), category, amount });
     }
     let bounded = running.max(tariff.min_premium).min(tariff.max_premium);
     if bounded != running {
         let item = if bounded > running { "minimum_premium" } else { "maximum_premium" };
-        lines.push(Line { item: item.into(), input: None, factor: None, amount: bounded - running });
+        lines.push(Line { item: item.into(), input: None, factor: None, category: None, amount: bounded - running });
     }
     let premium = gigcover_domain::Money::new(bounded, tariff.currency).round(tariff.rounding).amount();
     if premium != bounded {
-        lines.push(Line { item: "rounding".into(), input: None, factor: None, amount: premium - bounded });
+        lines.push(Line {
+            item: "rounding".into(),
+            input: None,
+            factor: None,
+            category: None,
+            amount: premium - bounded,
+        });
     }
-    Priced { premium, currency: tariff.currency, lines }
+    Ok(Priced { premium, currency: tariff.currency, lines })
 }
 
 #[cfg(test)]
@@ -304,7 +416,7 @@ mod tests {
             night_share: dec!(0.3),
             ..RatingInputs::default()
         };
-        let p = price(&accident(), &inputs);
+        let p = price(&accident(), &inputs).unwrap();
         // 25 h/week x 52/12 = 108.3333 h; x 0.40 = 43.33332; x 1.3 = +12.999996; x 0.95 = -2.816666...
         assert_eq!(p.lines[0].input, Some(dec!(108.3333)));
         assert_eq!(
@@ -334,7 +446,7 @@ mod tests {
     fn an_income_protection_premium_and_its_daily_benefit_by_hand() {
         // Irregular (0.5), two platforms: 18.00 x 1.25 = 22.50 (+4.50); x 0.9 = 20.25 (-2.25).
         let inputs = RatingInputs { regularity: dec!(0.5), platforms: 2, ..RatingInputs::default() };
-        let p = price(&income_protection(), &inputs);
+        let p = price(&income_protection(), &inputs).unwrap();
         let amounts: Vec<Decimal> = p.lines.iter().map(|l| l.amount).collect();
         assert_eq!(amounts, [dec!(18.00), dec!(4.50), dec!(-2.250)]);
         assert_eq!(p.premium, dec!(20.25));
@@ -354,7 +466,8 @@ mod tests {
         }))
         .unwrap();
         // 45 h/week: 9.99 x 1.5 = 14.985 (+4.995), capped at 12.50 (-2.485).
-        let p = price(&liability, &RatingInputs { avg_weekly_engaged_hours: dec!(45), ..RatingInputs::default() });
+        let p =
+            price(&liability, &RatingInputs { avg_weekly_engaged_hours: dec!(45), ..RatingInputs::default() }).unwrap();
         let items: Vec<(&str, Decimal)> = p.lines.iter().map(|l| (l.item.as_str(), l.amount)).collect();
         assert_eq!(items, [("base", dec!(9.99)), ("weekly_hours", dec!(4.995)), ("maximum_premium", dec!(-2.485))]);
         assert_eq!(p.premium, dec!(12.50));
@@ -365,7 +478,7 @@ mod tests {
         let inputs = RatingInputs { night_share: dec!(0.3), avg_weekly_engaged_hours: dec!(22), ..Default::default() };
         let t = accident();
         // 0.40 x 1.3 x 0.95 = 0.494; rounding and bounds lines carry no factor.
-        assert_eq!(hourly_rate(&t.basis, &price(&t, &inputs).lines), Some(dec!(0.494)));
+        assert_eq!(hourly_rate(&t.basis, &price(&t, &inputs).unwrap().lines), Some(dec!(0.494)));
         assert_eq!(hourly_rate(&income_protection().basis, &[]), None);
     }
 
@@ -391,8 +504,59 @@ mod tests {
     }
 
     #[test]
+    fn categorical_factors_price_by_class_and_a_missing_fact_is_named() {
+        let t: Tariff = serde_json::from_value(serde_json::json!({
+            "currency": "EUR", "basis": {"fixed_monthly": {"premium": "10.00"}},
+            "factors": [
+                {"input": "vehicle", "classes": {"bicycle": "1.2", "car": "0.9", "other": "1"}},
+                {"input": "market", "classes": {"Europe/Berlin": "1.1"}},
+                {"input": "age_years", "bands": [{"from": "0", "factor": "1.3"}, {"from": "25", "factor": "1"}]},
+                {"input": "tenure_weeks", "bands": [{"from": "0", "factor": "1.1"}, {"from": "26", "factor": "1"}]}
+            ],
+            "min_premium": "1", "max_premium": "100"
+        }))
+        .unwrap();
+        assert!(t.problems().is_empty(), "{:?}", t.problems());
+        let mut inputs = RatingInputs {
+            vehicle: Some("bicycle".into()),
+            market: Some("Europe/Berlin".into()),
+            age_years: Some(22),
+            tenure_weeks: dec!(30),
+            ..RatingInputs::default()
+        };
+        // 10.00 x 1.2 = 12.00 (+2.00); x 1.1 = 13.20 (+1.20); x 1.3 (under 25) = 17.16 (+3.96); tenure 30 w: x 1.
+        let p = price(&t, &inputs).unwrap();
+        assert_eq!(p.premium, dec!(17.16));
+        assert_eq!(p.lines[1].category.as_deref(), Some("bicycle"));
+        assert_eq!(p.lines.iter().map(|l| l.amount).sum::<Decimal>(), p.premium);
+        inputs.vehicle = Some("van".into());
+        assert_eq!(price(&t, &inputs).unwrap().lines[1].factor, Some(dec!(1)), "an unlisted class is `other`");
+        inputs.market = Some("Europe/Paris".into());
+        assert_eq!(price(&t, &inputs).unwrap_err().input, "market", "no class and no `other`");
+        inputs.market = Some("Europe/Berlin".into());
+        inputs.age_years = None;
+        assert!(price(&t, &inputs).unwrap_err().what.contains("date of birth"));
+        inputs.age_years = Some(30);
+        inputs.vehicle = None;
+        assert_eq!(price(&t, &inputs).unwrap_err().input, "vehicle");
+    }
+
+    #[test]
+    fn a_category_needs_classes_and_a_number_bands() {
+        let t: Tariff = serde_json::from_value(serde_json::json!({
+            "currency": "EUR", "basis": {"fixed_monthly": {"premium": "10.00"}},
+            "factors": [{"input": "vehicle", "bands": [{"from": "0", "factor": "1"}]},
+                        {"input": "age_years", "classes": {"young": "1.2"}}],
+            "min_premium": "1", "max_premium": "100"
+        }))
+        .unwrap();
+        let fields: Vec<String> = t.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["factors[0].classes", "factors[1].classes", "factors[1].bands"]);
+    }
+
+    #[test]
     fn the_minimum_applies_and_is_a_line() {
-        let p = price(&accident(), &RatingInputs::default());
+        let p = price(&accident(), &RatingInputs::default()).unwrap();
         assert_eq!(p.premium, dec!(3.00));
         assert!(p.lines.iter().any(|l| l.item == "minimum_premium"));
         assert_eq!(p.lines.iter().map(|l| l.amount).sum::<Decimal>(), p.premium);
@@ -433,9 +597,9 @@ mod tests {
                 night_share: Decimal::new(i64::from(night), 2),
                 ..RatingInputs::default()
             };
-            let p = price(&accident(), &inputs);
+            let p = price(&accident(), &inputs).unwrap();
             prop_assert_eq!(p.lines.iter().map(|l| l.amount).sum::<Decimal>(), p.premium);
-            prop_assert_eq!(price(&accident(), &inputs), p.clone());
+            prop_assert_eq!(price(&accident(), &inputs).unwrap(), p.clone());
             prop_assert!(p.premium >= dec!(3.00) && p.premium <= dec!(150.00));
         }
     }

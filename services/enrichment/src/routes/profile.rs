@@ -69,6 +69,8 @@ pub struct Profile {
     pub time_zone: String,
     /// `name@version`.
     pub definition: String,
+    /// The worker's first day with activity on any platform (tenure).
+    pub first_active_day: Option<NaiveDate>,
     pub last_4_weeks: WindowProfile,
     pub last_12_weeks: WindowProfile,
 }
@@ -144,11 +146,18 @@ pub async fn get(
     let days = reading::days(&state.pool, worker, from, as_of).await?;
     let insured =
         reading::insured_by_day(&state.pool, worker, tz, from, as_of, &def.spec, state.settings.infer_gap_ms()).await?;
+    let first_active_day: Option<NaiveDate> =
+        sqlx::query_scalar("SELECT min(day) FROM worker_days WHERE worker_id = $1 AND day <= $2")
+            .bind(worker)
+            .bind(as_of)
+            .fetch_one(&state.pool)
+            .await?;
     let mut profile = Profile {
         worker_id: worker,
         as_of,
         time_zone: tz.name().to_owned(),
         definition: format!("{}@{}", def.name, def.version),
+        first_active_day,
         last_4_weeks: window(&days, &insured, as_of, 4),
         last_12_weeks: window(&days, &insured, as_of, 12),
     };

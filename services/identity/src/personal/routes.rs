@@ -166,6 +166,30 @@ pub async fn export(
         .json(export))
 }
 
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Age {
+    pub worker_id: uuid::Uuid,
+    /// Whole years today, from the date of birth (absent when none was given or it was erased).
+    pub age_years: Option<u32>,
+}
+
+/// The worker's age in years, for tariffs that rate on age: our services and ops only (the
+/// date of birth itself never leaves identity).
+#[utoipa::path(get, path = "/v1/workers/{id}/age", tag = "personal data", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Age), (status = 403, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
+pub async fn age(
+    _caller: Authorized<roles::Internal>,
+    path: web::Path<String>,
+    pool: web::Data<PgPool>,
+    state: web::Data<PersonalState>,
+) -> ApiResult<HttpResponse> {
+    let worker: uuid::Uuid = path.parse().map_err(|_| ApiError::not_found("worker"))?;
+    let data = store::get(&pool, state.wrapper.as_ref(), worker).await?;
+    let today = Utc::now().date_naive();
+    let age_years = data.and_then(|d| d.date_of_birth).and_then(|dob| today.years_since(*dob.expose()));
+    Ok(HttpResponse::Ok().json(Age { worker_id: worker, age_years }))
+}
+
 /// Erases the worker's personal data: their data key is destroyed (every copy of the
 /// ciphertext becomes unreadable) and the rows deleted. Pseudonymous records stay.
 #[utoipa::path(post, path = "/v1/workers/{id}/erasure", tag = "personal data", security(("bearer" = [])),
