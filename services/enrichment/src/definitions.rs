@@ -54,6 +54,43 @@ pub async fn resolve(pool: &PgPool, reference: &str) -> ApiResult<Definition> {
     row.map(from_row).ok_or_else(|| ApiError::not_found(format!("insured-time definition {reference}")))
 }
 
+/// Resolved definitions, kept by one service instance: a `name@version` never changes; a
+/// bare `name` (its latest version) is read again after `LATEST_TTL`, so a version added by
+/// another replica is used within that time (one added here is used at once).
+#[derive(Default)]
+pub struct Resolved {
+    cache: std::sync::Mutex<std::collections::HashMap<String, (Definition, std::time::Instant)>>,
+}
+
+const LATEST_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Resolved {
+    pub async fn resolve(&self, pool: &PgPool, reference: &str) -> ApiResult<Definition> {
+        let fresh = |at: &std::time::Instant| reference.contains('@') || at.elapsed() < LATEST_TTL;
+        if let Ok(cache) = self.cache.lock()
+            && let Some((def, at)) = cache.get(reference)
+            && fresh(at)
+        {
+            return Ok(def.clone());
+        }
+        let def = resolve(pool, reference).await?;
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 1000 {
+                cache.clear();
+            }
+            cache.insert(reference.to_owned(), (def.clone(), std::time::Instant::now()));
+        }
+        Ok(def)
+    }
+
+    /// Forgets every bare name (after a version was added here).
+    pub fn forget_latest(&self) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|reference, _| reference.contains('@'));
+        }
+    }
+}
+
 /// Adds the next version of `name` (version 1 for a new name).
 pub async fn add(pool: &PgPool, name: &str, description: &str, spec: &DefinitionSpec) -> ApiResult<Definition> {
     let spec_json = serde_json::to_value(spec).map_err(anyhow::Error::from)?;

@@ -67,7 +67,11 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         },
     )
     .batch(settings.feed_batch);
-    let state = web::Data::new(routes::State { pool: ctx.pool.clone(), settings });
+    let state = web::Data::new(routes::State {
+        pool: ctx.pool.clone(),
+        settings,
+        definitions: definitions::Resolved::default(),
+    });
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {

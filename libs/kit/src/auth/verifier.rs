@@ -178,6 +178,7 @@ impl TrustedIssuer {
 #[derive(serde::Deserialize)]
 struct ExternalClaims {
     sub: String,
+    exp: i64,
     #[serde(default)]
     jti: Option<String>,
 }
@@ -186,11 +187,18 @@ struct ExternalClaims {
 pub struct Verifier {
     issuers: Vec<TrustedIssuer>,
     leeway: u64,
+    /// Tokens already verified (by SHA-256 of the whole token), until they expire: a client
+    /// presents the same token for many requests, and a signature check costs more than
+    /// the rest of a small request. Only a token that passed every check is kept.
+    verified: std::sync::Mutex<std::collections::HashMap<[u8; 32], (Principal, i64)>>,
 }
+
+/// At most this many verified tokens are remembered (the map is cleared when full).
+const VERIFIED_CAPACITY: usize = 10_000;
 
 impl Verifier {
     pub fn new(issuers: Vec<TrustedIssuer>, leeway_secs: u64) -> Self {
-        Self { issuers, leeway: leeway_secs }
+        Self { issuers, leeway: leeway_secs, verified: std::sync::Mutex::default() }
     }
 
     /// From the `auth` section; `default_jwks_url` is the identity service's JWKS. Fixed
@@ -212,6 +220,27 @@ impl Verifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = chrono::Utc::now().timestamp();
+        if let Ok(cache) = self.verified.lock()
+            && let Some((principal, exp)) = cache.get(&digest)
+            && now < *exp
+        {
+            return Ok(principal.clone());
+        }
+        let (principal, exp) = self.verify_signed(token).await?;
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(digest, (principal.clone(), exp));
+        }
+        Ok(principal)
+    }
+
+    /// Every check of a token, with its expiry.
+    async fn verify_signed(&self, token: &str) -> Result<(Principal, i64), AuthError> {
         let reject = |why: &str| AuthError::Rejected(why.to_owned());
         let header = decode_header(token).map_err(|_| reject("not a well-formed JWT with a supported algorithm"))?;
         if !ACCEPTED.contains(&header.alg) {
@@ -252,15 +281,20 @@ impl Verifier {
         };
         if issuer.workers_only {
             let data = decode::<ExternalClaims>(token, &key.key, &validation).map_err(rejected)?;
-            return Ok(Principal {
-                subject: data.claims.sub,
-                role: Role::Worker,
-                tenant: None,
-                scopes: Vec::new(),
-                token_id: data.claims.jti,
-            });
+            let exp = data.claims.exp;
+            return Ok((
+                Principal {
+                    subject: data.claims.sub,
+                    role: Role::Worker,
+                    tenant: None,
+                    scopes: Vec::new(),
+                    token_id: data.claims.jti,
+                },
+                exp,
+            ));
         }
         let data = decode::<Claims>(token, &key.key, &validation).map_err(rejected)?;
-        Ok(data.claims.into())
+        let exp = data.claims.exp;
+        Ok((data.claims.into(), exp))
     }
 }

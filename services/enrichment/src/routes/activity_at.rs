@@ -60,7 +60,7 @@ pub async fn get(
     let worker = reader.worker;
     let tz = zone_of(&state.pool, worker).await?;
     let defs = match &query.definition {
-        Some(d) => vec![definitions::resolve(&state.pool, d).await?],
+        Some(d) => vec![state.definitions.resolve(&state.pool, d).await?],
         None => definitions::latest(&state.pool).await?,
     };
     let t = query.t.timestamp_millis();

@@ -51,5 +51,6 @@ pub async fn add(
         return Err(ApiError::unprocessable("invalid_definition", "the definition has problems").with_errors(problems));
     }
     let created = definitions::add(&state.pool, &body.name, body.description.trim(), &body.spec).await?;
+    state.definitions.forget_latest();
     Ok(HttpResponse::Created().json(created))
 }

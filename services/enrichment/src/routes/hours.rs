@@ -12,7 +12,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{State, zone_of};
-use crate::definitions;
 use crate::reading::{self, EarningsView, Granularity, PlatformView, Totals, hours, share};
 
 /// The longest range one request covers.
@@ -106,7 +105,7 @@ pub async fn compute(state: &State, worker: uuid::Uuid, query: &HoursQuery, earn
     let granularity = query.granularity.unwrap_or(Granularity::Day);
     let tz = zone_of(&state.pool, worker).await?;
     let definition = match &query.definition {
-        Some(d) => Some(definitions::resolve(&state.pool, d).await?),
+        Some(d) => Some(state.definitions.resolve(&state.pool, d).await?),
         None => None,
     };
     let days = reading::days(&state.pool, worker, query.from, query.to).await?;

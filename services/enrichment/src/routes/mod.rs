@@ -18,6 +18,7 @@ use crate::settings::EnrichmentSettings;
 pub struct State {
     pub pool: PgPool,
     pub settings: EnrichmentSettings,
+    pub definitions: crate::definitions::Resolved,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,7 +34,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The worker's market time zone (UTC for a worker we have no activity of).
 pub async fn zone_of(pool: &PgPool, worker: Uuid) -> ApiResult<Tz> {
     let mut conn = pool.acquire().await?;
-    let zone = crate::store::zone(&mut conn, worker).await?;
+    parse_zone(crate::store::zone(&mut conn, worker).await?)
+}
+
+/// A stored zone (UTC for a worker enrichment has not seen yet).
+pub fn parse_zone(zone: Option<String>) -> ApiResult<Tz> {
     match zone {
         None => Ok(Tz::UTC),
         Some(z) => z.parse().map_err(|_| ApiError::from(anyhow::anyhow!("stored time zone {z} is unknown"))),

@@ -9,8 +9,7 @@ use gigcover_kit::http::Query;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{State, zone_of};
-use crate::definitions;
+use super::{State, parse_zone};
 use crate::reading::{self, Totals, hours, share};
 
 /// The definition used when none is asked for.
@@ -138,20 +137,22 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let query = Query::<ProfileQuery>::parse(&req)?;
     let worker = reader.worker;
-    let tz = zone_of(&state.pool, worker).await?;
+    // The zone and the first active day in one round trip.
+    let (zone, first_day): (Option<String>, Option<NaiveDate>) = sqlx::query_as(
+        "SELECT (SELECT time_zone FROM worker_zones WHERE worker_id = $1), (SELECT min(day) FROM worker_days WHERE worker_id = $1)",
+    )
+    .bind(worker)
+    .fetch_one(&state.pool)
+    .await?;
+    let tz = parse_zone(zone)?;
     let as_of = query.as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
-    let def = definitions::resolve(&state.pool, query.definition.as_deref().unwrap_or(DEFAULT_DEFINITION)).await?;
+    let first_active_day = first_day.filter(|d| *d <= as_of);
+    let def = state.definitions.resolve(&state.pool, query.definition.as_deref().unwrap_or(DEFAULT_DEFINITION)).await?;
     // Read once for the longest window; the shorter one is its tail.
     let from = window_start(as_of, 12);
     let days = reading::days(&state.pool, worker, from, as_of).await?;
     let insured =
         reading::insured_by_day(&state.pool, worker, tz, from, as_of, &def.spec, state.settings.infer_gap_ms()).await?;
-    let first_active_day: Option<NaiveDate> =
-        sqlx::query_scalar("SELECT min(day) FROM worker_days WHERE worker_id = $1 AND day <= $2")
-            .bind(worker)
-            .bind(as_of)
-            .fetch_one(&state.pool)
-            .await?;
     let mut profile = Profile {
         worker_id: worker,
         as_of,
