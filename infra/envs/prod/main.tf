@@ -123,6 +123,8 @@ module "opensearch" {
   instance_count           = 3
   dedicated_master_count   = 3
   master_role_arn          = module.services.deploy_role_arn
+  oidc_provider_arn        = module.eks.oidc_provider_arn
+  oidc_issuer              = module.eks.oidc_issuer
   tags                     = local.tags
 }
 
@@ -142,6 +144,11 @@ output "cluster_name" {
 output "service_role_arns" {
   description = "The chart's components.<name>.roleArn."
   value       = module.services.role_arns
+}
+
+output "data_prepper_role_arn" {
+  description = "The chart's otel.dataPrepper.roleArn."
+  value       = module.opensearch.data_prepper_role_arn
 }
 
 output "opensearch_endpoint" {

@@ -46,6 +46,22 @@ variable "master_role_arn" {
   type        = string
 }
 
+variable "oidc_provider_arn" {
+  description = "The EKS cluster's IRSA OIDC provider (Data Prepper's role trusts it)."
+  type        = string
+}
+
+variable "oidc_issuer" {
+  description = "The EKS cluster's OIDC issuer, without https://."
+  type        = string
+}
+
+variable "namespace" {
+  description = "The namespace the chart (and its Data Prepper) is installed in."
+  type        = string
+  default     = "gigcover"
+}
+
 variable "tags" {
   description = "Tags on every resource."
   type        = map(string)
@@ -136,6 +152,44 @@ resource "aws_opensearch_domain" "this" {
     }
   }
   tags = var.tags
+}
+
+# Data Prepper writes to the domain with this role (IRSA); the domain's security plugin maps
+# it to a role that may write the otel-* indices (done once with the security API).
+resource "aws_iam_role" "data_prepper" {
+  name = "${var.name}-data-prepper"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = var.oidc_provider_arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${var.oidc_issuer}:sub" = "system:serviceaccount:${var.namespace}:gigcover-data-prepper"
+          "${var.oidc_issuer}:aud" = "sts.amazonaws.com"
+        }
+      }
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "data_prepper" {
+  role = aws_iam_role.data_prepper.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+      Resource = "${aws_opensearch_domain.this.arn}/*"
+    }]
+  })
+}
+
+output "data_prepper_role_arn" {
+  description = "The chart's otel.dataPrepper.roleArn."
+  value       = aws_iam_role.data_prepper.arn
 }
 
 output "endpoint" {
