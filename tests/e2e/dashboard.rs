@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use gigcover_e2e::Gigcover;
+use gigcover_e2e::{Gigcover, Scenario, gig};
 use gigcover_kit::ServiceName;
 
 fn chromium() -> Option<&'static str> {
@@ -36,6 +36,13 @@ async fn the_dashboard_shows_live_services_slos_and_alerts_in_a_browser() {
     gc.wait_for_readyz(&ServiceName::ALL, 200, Duration::from_secs(120)).await;
     let http = gigcover_kit::client::http();
     let ops = gc.keys.ops_token();
+    // A platform's fresh activity: its freshness SLO appears per platform.
+    let s = Scenario::new(&gc).await;
+    s.platform("eats").await;
+    let worker = uuid::Uuid::now_v7().to_string();
+    s.link("eats", "e-1", &worker).await;
+    let start = chrono::Utc::now() - chrono::Duration::minutes(30);
+    s.records("eats", &[gig("g-1", "e-1", start, 20, "6.00", "0")], None).await;
     // Some traffic for the charts: pricing and claims are read for a few seconds.
     for _ in 0..60 {
         for (service, path) in [(ServiceName::Pricing, "/v1/products"), (ServiceName::Claims, "/v1/claims")] {
@@ -60,6 +67,7 @@ async fn the_dashboard_shows_live_services_slos_and_alerts_in_a_browser() {
     };
     let (dom, err) = run(&["--dump-dom"]);
     assert!(dom.contains("id=\"slo-pricing-availability\""), "the SLO table is missing:\n{dom}\n{err}");
+    assert!(dom.contains("id=\"slo-ingestion-freshness/eats\""), "no freshness SLO for the platform:\n{dom}");
     for service in ["aggregation", "enrichment", "identity", "pricing", "claims"] {
         assert!(dom.contains(&format!("data-service=\"{service}\"")), "no card for {service}");
     }

@@ -61,6 +61,8 @@ impl IngestMetrics {
 
     pub fn last_event(&self, p: &PlatformId, unix_seconds: f64) {
         self.last_event.record(unix_seconds, &[Self::platform(p)]);
+        // The freshness SLO per platform reads it from aggregation's own signals.
+        gigcover_kit::signals::of("aggregation").gauge(&format!("ingest.last_event_unix.{}", p.as_str()), unix_seconds);
     }
 }
 

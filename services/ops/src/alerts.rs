@@ -54,6 +54,25 @@ impl Evaluator {
         Ok(Evaluation { holds, windows })
     }
 
+    /// The SLOs to evaluate: each defined one, a per-key one as each of its instances seen
+    /// in the samples.
+    pub async fn instances(&self) -> anyhow::Result<Vec<Slo>> {
+        let mut out = Vec::new();
+        for slo in self.slos.iter() {
+            if matches!(slo.indicator, crate::slo::Indicator::FreshnessPerKey { .. }) {
+                let names: Vec<String> =
+                    sqlx::query_scalar("SELECT DISTINCT slo FROM slo_samples WHERE slo LIKE $1 || '/%' ORDER BY slo")
+                        .bind(&slo.name)
+                        .fetch_all(&self.pool)
+                        .await?;
+                out.extend(names.iter().map(|n| slo.instance(n)));
+            } else {
+                out.push(slo.clone());
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn round(&self, now: DateTime<Utc>) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
         let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('ops.evaluator'))")
@@ -62,10 +81,10 @@ impl Evaluator {
         if !leader {
             return Ok(());
         }
-        for slo in self.slos.iter() {
+        for slo in self.instances().await? {
             for severity in [Severity::Page, Severity::Ticket] {
-                let eval = self.evaluate(slo, severity, now).await?;
-                self.step(&mut tx, slo, severity, &eval, now).await?;
+                let eval = self.evaluate(&slo, severity, now).await?;
+                self.step(&mut tx, &slo, severity, &eval, now).await?;
             }
         }
         tx.commit().await?;

@@ -37,7 +37,7 @@ pub struct SloStatus {
 pub async fn statuses(evaluator: &Evaluator) -> ApiResult<Vec<SloStatus>> {
     let now = Utc::now();
     let mut out = Vec::new();
-    for slo in evaluator.slos.iter() {
+    for slo in evaluator.instances().await?.iter() {
         let window =
             Duration::from_secs(u64::from(slo.window_days) * 86_400).mul_f64(evaluator.settings.time_scale.max(1e-6));
         let counts = evaluator.source.counts(slo, window, now).await?;
@@ -128,7 +128,7 @@ pub async fn silence(
     evaluator: web::Data<Evaluator>,
 ) -> ApiResult<HttpResponse> {
     let mut problems = Vec::new();
-    if body.slo.as_ref().is_some_and(|s| !evaluator.slos.iter().any(|o| &o.name == s)) {
+    if body.slo.as_ref().is_some_and(|s| !evaluator.slos.iter().any(|o| o.covers(s))) {
         problems.push(FieldProblem::new("slo", "names one of the SLOs (GET /v1/slos)"));
     }
     if !(1..=10_080).contains(&body.minutes) {

@@ -46,8 +46,24 @@ pub fn cumulative(slo: &Slo, snap: &Snapshot) -> Option<Counts> {
             let (g, t) = (snap.gauges.get(good).copied().unwrap_or(0.0), snap.gauges.get(total).copied()?);
             Some(Counts { good: g.max(0.0) as u64, total: t.max(0.0) as u64 })
         }
-        Indicator::GaugeAtMost { .. } => None,
+        Indicator::GaugeAtMost { .. } | Indicator::FreshnessPerKey { .. } => None,
     }
+}
+
+/// Every sample an SLO takes from a snapshot at `now` (unix seconds): one, or one per key.
+pub fn samples(slo: &Slo, previous: Option<&Snapshot>, snap: &Snapshot, now: f64) -> Vec<(String, Counts)> {
+    if let Indicator::FreshnessPerKey { gauge_prefix, max_age_secs } = &slo.indicator {
+        return snap
+            .gauges
+            .iter()
+            .filter_map(|(name, at)| {
+                let key = name.strip_prefix(gauge_prefix.as_str())?;
+                let fresh = now - *at <= *max_age_secs;
+                Some((format!("{}/{key}", slo.name), Counts { good: u64::from(fresh), total: 1 }))
+            })
+            .collect();
+    }
+    sample(slo, previous, snap).map(|c| vec![(slo.name.clone(), c)]).unwrap_or_default()
 }
 
 /// The sample between two snapshots of the same service.
@@ -99,9 +115,10 @@ impl Scraper {
             match client.get_json::<Snapshot>("/internal/signals").await {
                 Ok(snap) => {
                     let mut previous = self.previous.lock().await;
+                    let unix = now.timestamp_millis() as f64 / 1000.0;
                     for slo in &slos {
-                        if let Some(c) = sample(slo, previous.get(service), &snap) {
-                            names.push(slo.name.clone());
+                        for (name, c) in samples(slo, previous.get(service), &snap, unix) {
+                            names.push(name);
                             goods.push(c.good as i64);
                             totals.push(c.total as i64);
                         }
@@ -148,6 +165,23 @@ mod tests {
         s.routes.insert("GET /v1/products".into(), RouteCounts { requests, errors, ..RouteCounts::default() });
         s.routes.insert("GET /readyz".into(), RouteCounts { requests: 1000, errors: 1000, ..RouteCounts::default() });
         s
+    }
+
+    #[test]
+    fn freshness_is_sampled_per_platform() {
+        let slo = crate::slo::defaults().unwrap().into_iter().find(|s| s.name == "ingestion-freshness").unwrap();
+        let mut snap = Snapshot::default();
+        snap.gauges.insert("ingest.last_event_unix.eats".into(), 1_000_000.0);
+        snap.gauges.insert("ingest.last_event_unix.rides".into(), 1_000_000.0 - 90_000.0);
+        snap.gauges.insert("feed.lag.aggregation".into(), 3.0);
+        let got = samples(&slo, None, &snap, 1_000_100.0);
+        assert_eq!(
+            got,
+            vec![
+                ("ingestion-freshness/eats".to_owned(), Counts { good: 1, total: 1 }),
+                ("ingestion-freshness/rides".to_owned(), Counts { good: 0, total: 1 }),
+            ]
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! - `availability`: requests not answered 5xx, of all requests;
 //! - `latency`: requests answered within `threshold_ms`, of all requests;
 //! - `gauge_at_most`: scrapes where `gauge` was at most `max`, of all scrapes (a time SLI);
-//! - `ratio`: the counter `good` of the counter `total`.
+//! - `ratio`: the counter `good` of the counter `total`;
+//! - `freshness_per_key`: per key (a platform), scrapes where its unix-time gauge was at
+//!   most `max_age_secs` old, of all scrapes.
 
 use gigcover_domain::FieldProblem;
 use gigcover_kit::signals::LATENCY_THRESHOLDS_MS;
@@ -17,9 +19,24 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Indicator {
     Availability,
-    Latency { threshold_ms: u32 },
-    GaugeAtMost { gauge: String, max: f64 },
-    Ratio { good: String, total: String },
+    Latency {
+        threshold_ms: u32,
+    },
+    GaugeAtMost {
+        gauge: String,
+        max: f64,
+    },
+    /// One SLO per key: each gauge named `gauge_prefix` + key holds a unix time (say a
+    /// platform's latest activity), good when it is at most `max_age_secs` old. Its
+    /// instances are named `<slo>/<key>`.
+    FreshnessPerKey {
+        gauge_prefix: String,
+        max_age_secs: f64,
+    },
+    Ratio {
+        good: String,
+        total: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -36,6 +53,18 @@ pub struct Slo {
 }
 
 impl Slo {
+    /// The instance of a per-key SLO for one key.
+    pub fn instance(&self, name: &str) -> Slo {
+        Slo { name: name.to_owned(), ..self.clone() }
+    }
+
+    /// Whether `name` is this SLO or one of its per-key instances.
+    pub fn covers(&self, name: &str) -> bool {
+        name == self.name || name.strip_prefix(&self.name).is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+impl Slo {
     /// The anchor of its section in `docs/runbook.md`.
     pub fn runbook_anchor(&self) -> &'static str {
         match self.indicator {
@@ -43,6 +72,7 @@ impl Slo {
             Indicator::Latency { .. } => "latency",
             Indicator::GaugeAtMost { .. } => "enrichment-lag",
             Indicator::Ratio { .. } => "claims-decision-sla",
+            Indicator::FreshnessPerKey { .. } => "ingestion-freshness",
         }
     }
 }
