@@ -35,6 +35,16 @@ app.kubernetes.io/component: {{ .name }}
     secretKeyRef:
       name: {{ .root.Values.database.secretName }}
       key: DATABASE_URL
+- name: GIGCOVER_AUTH__JWKS_URL
+  value: "http://{{ .root.Release.Name }}-identity:{{ .root.Values.components.identity.port }}/.well-known/jwks.json"
+{{- range $var, $key := dict "GIGCOVER_SERVICE_AUTH__CLIENT_ID" "SERVICE_AUTH_CLIENT_ID" "GIGCOVER_SERVICE_AUTH__CLIENT_SECRET" "SERVICE_AUTH_CLIENT_SECRET" "GIGCOVER_CRYPTO__MASTER_KEY" "CRYPTO_MASTER_KEY" }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.root.Values.secrets.name }}
+      key: {{ $key }}
+      optional: {{ ne $.root.Values.environment "prod" }}
+{{- end }}
 {{- range $svc, $c := .root.Values.components }}
 - name: GIGCOVER_SERVICES__{{ upper $svc }}__URL
   value: "http://{{ $.root.Release.Name }}-{{ $svc }}:{{ $c.port }}"

@@ -62,6 +62,11 @@ resource "aws_kms_key" "worker_keys" {
   tags                = var.tags
 }
 
+resource "aws_kms_alias" "worker_keys" {
+  name          = "alias/${var.name}-worker-keys"
+  target_key_id = aws_kms_key.worker_keys.key_id
+}
+
 locals {
   buckets = {
     raw         = { expire_days = var.raw_retention_days }

@@ -3,6 +3,7 @@
 //! same way. A service adds its own routes and domain; everything else is here.
 
 pub mod auth;
+pub mod aws;
 pub mod client;
 pub mod config;
 pub mod crypto;

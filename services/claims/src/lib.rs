@@ -64,7 +64,7 @@ fn object_store(
     environment: Environment,
 ) -> anyhow::Result<Arc<dyn objects::ObjectStore>> {
     match &settings.s3 {
-        Some(s3) => Ok(Arc::new(objects::S3::new(s3.clone()))),
+        Some(s3) => Ok(Arc::new(objects::S3::new(s3.clone())?)),
         None if environment.is_production() => {
             anyhow::bail!("claims.s3 is required in production: attachments are kept in S3 there")
         }

@@ -71,24 +71,30 @@ pub struct S3Settings {
     pub endpoint: String,
     pub region: String,
     pub bucket: String,
-    pub access_key_id: String,
-    pub secret_access_key: SecretString,
-    /// For temporary credentials (IRSA, STS).
+    /// Static keys; without them, the pod's web identity (IRSA) is used.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
     pub session_token: Option<SecretString>,
+    pub web_identity: Option<gigcover_kit::aws::WebIdentity>,
 }
 
 pub struct S3 {
     settings: S3Settings,
+    credentials: gigcover_kit::aws::CredentialSource,
     http: reqwest::Client,
 }
 
 impl S3 {
-    pub fn new(settings: S3Settings) -> Self {
-        let http = gigcover_kit::client::http_builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { settings, http }
+    pub fn new(settings: S3Settings) -> anyhow::Result<Self> {
+        let http = gigcover_kit::client::http_builder().timeout(std::time::Duration::from_secs(30)).build()?;
+        let credentials = gigcover_kit::aws::CredentialSource::new(
+            settings.access_key_id.clone(),
+            settings.secret_access_key.clone(),
+            settings.session_token.clone(),
+            settings.web_identity.clone(),
+            &settings.region,
+        )?;
+        Ok(Self { settings, credentials, http })
     }
 
     async fn send(
@@ -115,14 +121,13 @@ impl S3 {
         if let Some(ct) = content_type {
             headers.push(("content-type".to_owned(), ct.to_owned()));
         }
-        if let Some(t) = &self.settings.session_token {
-            headers.push(("x-amz-security-token".to_owned(), t.expose_secret().to_owned()));
-        }
+        let credentials = self.credentials.current().await?;
+        headers.extend(credentials.token_header());
         let request = sigv4::Request { method, path: &path, query: "", headers: headers.clone(), body: &body };
         let authorization = sigv4::authorization(
             &request,
-            &self.settings.access_key_id,
-            self.settings.secret_access_key.expose_secret(),
+            &credentials.access_key_id,
+            credentials.secret_access_key.expose_secret(),
             &self.settings.region,
             "s3",
             &amz_date,

@@ -77,7 +77,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     }
     let dev_login = web::Data::new(dev_login::DevLoginEnabled(settings.dev_login));
     let wrapper: Arc<dyn personal::keys::KeyWrapper> = match settings.kms.clone() {
-        Some(kms) => Arc::new(personal::kms::KmsKeyWrapper::new(kms)),
+        Some(kms) => Arc::new(personal::kms::KmsKeyWrapper::new(kms)?),
         None if ctx.settings.environment.is_production() => {
             anyhow::bail!("identity.kms is required in production (workers' data keys are wrapped by AWS KMS)")
         }

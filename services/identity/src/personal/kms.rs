@@ -20,24 +20,31 @@ pub struct KmsSettings {
     pub region: String,
     /// The key's id, ARN or alias.
     pub key_id: String,
-    pub access_key_id: String,
-    pub secret_access_key: SecretString,
-    /// For temporary credentials (IRSA, STS).
+    /// Static keys; without them, the pod's web identity (IRSA) is used.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
     pub session_token: Option<SecretString>,
+    /// The web identity to use instead of the environment's (tests).
+    pub web_identity: Option<gigcover_kit::aws::WebIdentity>,
 }
 
 pub struct KmsKeyWrapper {
     settings: KmsSettings,
+    credentials: gigcover_kit::aws::CredentialSource,
     http: reqwest::Client,
 }
 
 impl KmsKeyWrapper {
-    pub fn new(settings: KmsSettings) -> Self {
-        let http = gigcover_kit::client::http_builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { settings, http }
+    pub fn new(settings: KmsSettings) -> anyhow::Result<Self> {
+        let http = gigcover_kit::client::http_builder().timeout(std::time::Duration::from_secs(10)).build()?;
+        let credentials = gigcover_kit::aws::CredentialSource::new(
+            settings.access_key_id.clone(),
+            settings.secret_access_key.clone(),
+            settings.session_token.clone(),
+            settings.web_identity.clone(),
+            &settings.region,
+        )?;
+        Ok(Self { settings, credentials, http })
     }
 
     async fn call(&self, action: &str, body: Value) -> anyhow::Result<Value> {
@@ -55,14 +62,13 @@ impl KmsKeyWrapper {
             ("x-amz-date".to_owned(), amz_date.clone()),
             ("x-amz-target".to_owned(), target),
         ];
-        if let Some(t) = &self.settings.session_token {
-            headers.push(("x-amz-security-token".to_owned(), t.expose_secret().to_owned()));
-        }
+        let credentials = self.credentials.current().await?;
+        headers.extend(credentials.token_header());
         let request = sigv4::Request { method: "POST", path: "/", query: "", headers: headers.clone(), body: &body };
         let authorization = sigv4::authorization(
             &request,
-            &self.settings.access_key_id,
-            self.settings.secret_access_key.expose_secret(),
+            &credentials.access_key_id,
+            credentials.secret_access_key.expose_secret(),
             &self.settings.region,
             "kms",
             &amz_date,

@@ -13,27 +13,62 @@ use gigcover_testkit::{TestApp, TestDatabase};
 use serde_json::{Value, json};
 
 const SECRET: &str = "fake-secret-access-key";
+/// What the fake STS hands out for the pod's web identity token.
+const TEMP_KEY: &str = "ASIATEMPFAKE";
+const TEMP_SECRET: &str = "temporary-secret";
+const TEMP_SESSION: &str = "temporary-session-token";
+const POD_TOKEN: &str = "the-pods-web-identity-token";
 
 #[derive(Default)]
 struct FakeKms {
     blobs: Mutex<HashMap<String, (String, Value)>>,
     calls: Mutex<Vec<String>>,
+    sts_calls: Mutex<usize>,
+}
+
+/// STS `AssumeRoleWithWebIdentity`, as AWS answers it (XML).
+async fn sts(form: web::Form<HashMap<String, String>>, state: web::Data<Arc<FakeKms>>) -> HttpResponse {
+    let ok = form.get("Action").map(String::as_str) == Some("AssumeRoleWithWebIdentity")
+        && form.get("WebIdentityToken").map(String::as_str) == Some(POD_TOKEN)
+        && form.get("RoleArn").is_some_and(|r| r.starts_with("arn:aws:iam::"));
+    if !ok {
+        return HttpResponse::Forbidden()
+            .body("<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>");
+    }
+    *state.sts_calls.lock().unwrap() += 1;
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    HttpResponse::Ok().content_type("text/xml").body(format!(
+        "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+         <AccessKeyId>{TEMP_KEY}</AccessKeyId><SecretAccessKey>{TEMP_SECRET}</SecretAccessKey>\
+         <SessionToken>{TEMP_SESSION}</SessionToken><Expiration>{expires}</Expiration>\
+         </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+    ))
 }
 
 async fn kms(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<FakeKms>>) -> HttpResponse {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let target = header("x-amz-target");
-    let signed =
-        ["content-type", "host", "x-amz-date", "x-amz-target"].iter().map(|h| (h.to_string(), header(h))).collect();
+    // Static keys, or the temporary ones STS gave (which must carry their session token).
+    let authorization = header("authorization");
+    let (key, secret, mut names) = if authorization.contains(&format!("Credential={TEMP_KEY}/")) {
+        if header("x-amz-security-token") != TEMP_SESSION {
+            return HttpResponse::BadRequest().json(json!({"__type": "InvalidSignatureException"}));
+        }
+        (TEMP_KEY, TEMP_SECRET, vec!["x-amz-security-token"])
+    } else {
+        ("AKIAFAKE", SECRET, vec![])
+    };
+    names.extend(["content-type", "host", "x-amz-date", "x-amz-target"]);
+    let signed = names.iter().map(|h| (h.to_string(), header(h))).collect();
     let expected = sigv4::authorization(
         &sigv4::Request { method: "POST", path: "/", query: "", headers: signed, body: &body },
-        "AKIAFAKE",
-        SECRET,
+        key,
+        secret,
         "eu-central-1",
         "kms",
         &header("x-amz-date"),
     );
-    if header("authorization") != expected {
+    if authorization != expected {
         return HttpResponse::BadRequest().json(json!({"__type": "InvalidSignatureException"}));
     }
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -61,18 +96,54 @@ async fn kms(req: HttpRequest, body: web::Bytes, state: web::Data<Arc<FakeKms>>)
     }
 }
 
-#[tokio::test]
-async fn data_keys_are_wrapped_and_unwrapped_by_kms_with_the_worker_as_context() {
-    let fake = Arc::new(FakeKms::default());
-    let state = web::Data::new(fake.clone());
-    let server = HttpServer::new(move || App::new().app_data(state.clone()).route("/", web::post().to(kms)))
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
+fn start_fake(fake: Arc<FakeKms>) -> (u16, actix_web::dev::ServerHandle) {
+    let state = web::Data::new(fake);
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).route("/", web::post().to(kms)).route("/sts", web::post().to(sts))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
     let port = server.addrs()[0].port();
     let running = server.run();
     let handle = running.handle();
     tokio::spawn(running);
+    (port, handle)
+}
+
+#[tokio::test]
+async fn with_a_web_identity_kms_is_called_with_temporary_keys_from_sts() {
+    let fake = Arc::new(FakeKms::default());
+    let (port, handle) = start_fake(fake.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, POD_TOKEN).unwrap();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn_with(&gigcover_identity::SPEC, &db, |c| {
+        c.with("identity.kms.endpoint", format!("http://127.0.0.1:{port}"))
+            .with("identity.kms.region", "eu-central-1")
+            .with("identity.kms.key_id", "alias/gigcover-pii")
+            .with("identity.kms.web_identity.role_arn", "arn:aws:iam::123456789012:role/gigcover-dev-identity")
+            .with("identity.kms.web_identity.token_file", token_file.display().to_string())
+            .with("identity.kms.web_identity.sts_endpoint", format!("http://127.0.0.1:{port}/sts"))
+    })
+    .await;
+    let worker = uuid::Uuid::now_v7().to_string();
+    let token = app.keys.token(Role::Worker, &worker, None);
+    let url = app.url(&format!("/v1/workers/{worker}/personal-data"));
+    let res = app.http.put(&url).bearer_auth(&token).json(&json!({"name": "Irsa Tester"})).send().await.unwrap();
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    let got: Value = app.http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["name"], "Irsa Tester");
+    assert_eq!(*fake.calls.lock().unwrap(), vec!["TrentService.Encrypt", "TrentService.Decrypt"]);
+    assert_eq!(*fake.sts_calls.lock().unwrap(), 1, "the temporary keys are reused until near their expiry");
+    handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn data_keys_are_wrapped_and_unwrapped_by_kms_with_the_worker_as_context() {
+    let fake = Arc::new(FakeKms::default());
+    let (port, handle) = start_fake(fake.clone());
 
     let db = TestDatabase::create().await;
     let app = TestApp::spawn_with(&gigcover_identity::SPEC, &db, |c| {
