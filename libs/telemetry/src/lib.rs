@@ -145,7 +145,15 @@ pub fn init(settings: TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
     tracing_subscriber::registry()
         .with(filter)
         .with(logs)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer).with_threads(false))
+        // Spans carry their own attributes; thread, source-location and busy/idle attributes
+        // would be the same on every request's span and cost time on each one.
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_threads(false)
+                .with_location(false)
+                .with_tracked_inactivity(false),
+        )
         .with(otel_logs)
         .try_init()?;
 
