@@ -40,6 +40,22 @@ variable "public_access_cidrs" {
   type        = list(string)
 }
 
+variable "shared_vpc_id" {
+  description = "The shared VPC (infra/envs/shared's output vpc_id)."
+  type        = string
+}
+
+variable "shared_cidr" {
+  description = "The shared VPC's CIDR block."
+  type        = string
+  default     = "10.10.0.0/16"
+}
+
+variable "shared_account_id" {
+  description = "The shared account, which accepts this environment's peering."
+  type        = string
+}
+
 variable "app_certificate_arn" {
   description = "ACM certificate (us-east-1) for the app's host name."
   type        = string
@@ -59,13 +75,6 @@ locals {
   name = "gigcover-prod"
   tags = { project = "gigcover", environment = "prod", managed-by = "terraform" }
   azs  = ["${var.region}a", "${var.region}b", "${var.region}c"]
-}
-
-module "generic_network" {
-  source = "../../modules/generic-network"
-  name   = local.name
-  cidr   = "10.10.0.0/16"
-  tags   = local.tags
 }
 
 module "network" {
@@ -134,6 +143,11 @@ module "frontend" {
   aliases         = ["app.gigcover.example"]
   certificate_arn = var.app_certificate_arn
   tags            = local.tags
+}
+
+output "peering_connection_id" {
+  description = "For infra/envs/shared's peerings."
+  value       = module.network.peering_connection_id
 }
 
 output "cluster_name" {

@@ -22,7 +22,12 @@ variable "azs" {
 }
 
 variable "shared_vpc_id" {
-  description = "The shared VPC to peer with (generic-network)."
+  description = "The shared VPC to peer with (generic-network, in the shared account)."
+  type        = string
+}
+
+variable "shared_account_id" {
+  description = "The AWS account of the shared VPC; it accepts the peering (infra/envs/shared)."
   type        = string
 }
 
@@ -119,11 +124,12 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private[count.index].id
 }
 
+# Requested here, accepted by the shared account (infra/envs/shared lists the requests).
 resource "aws_vpc_peering_connection" "shared" {
-  vpc_id      = aws_vpc.this.id
-  peer_vpc_id = var.shared_vpc_id
-  auto_accept = true
-  tags        = merge(var.tags, { Name = "${var.name}-to-shared" })
+  vpc_id        = aws_vpc.this.id
+  peer_vpc_id   = var.shared_vpc_id
+  peer_owner_id = var.shared_account_id
+  tags          = merge(var.tags, { Name = "${var.name}-to-shared" })
 }
 
 data "aws_region" "current" {}
@@ -147,13 +153,41 @@ resource "aws_flow_log" "this" {
 resource "aws_cloudwatch_log_group" "flow" {
   name              = "/vpc/${var.name}/flow"
   retention_in_days = 365
-  kms_key_id        = var.logs_kms_key_arn
+  kms_key_id        = aws_kms_key.logs.arn
   tags              = var.tags
 }
 
-variable "logs_kms_key_arn" {
-  description = "The KMS key CloudWatch Logs encrypts flow logs with (generic-network's logs key)."
-  type        = string
+data "aws_caller_identity" "current" {}
+
+resource "aws_kms_key" "logs" {
+  description         = "${var.name} VPC flow logs"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.logs_key.json
+  tags                = var.tags
+}
+
+data "aws_iam_policy_document" "logs_key" {
+  #checkov:skip=CKV_AWS_109:a key policy's Resource * is the key itself; the account root keeps administering it
+  #checkov:skip=CKV_AWS_111:a key policy's Resource * is the key itself; CloudWatch Logs may only encrypt with it
+  #checkov:skip=CKV_AWS_356:a key policy's Resource * is the key itself
+  statement {
+    sid       = "Account"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+  statement {
+    sid       = "CloudWatchLogs"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
+    }
+  }
 }
 
 resource "aws_iam_role" "flow" {
@@ -190,6 +224,11 @@ output "private_subnet_ids" {
 output "public_subnet_ids" {
   description = "Public subnets, one per zone (load balancers)."
   value       = aws_subnet.public[*].id
+}
+
+output "peering_connection_id" {
+  description = "The peering request the shared account accepts."
+  value       = aws_vpc_peering_connection.shared.id
 }
 
 output "cidr" {
