@@ -1,7 +1,8 @@
 //! Credentials for our AWS clients (KMS, S3): access keys from the configuration, or the
 //! pod's web identity (IRSA on EKS: a role ARN and a token file, exchanged with STS
 //! `AssumeRoleWithWebIdentity` for temporary keys, renewed five minutes before they
-//! expire). No long-lived keys are needed in production.
+//! expire). No long-lived keys are needed in production. `SignedClient` signs and sends
+//! one request with them (SigV4), for every AWS API we call.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -120,5 +121,65 @@ impl Credentials {
     /// The `x-amz-security-token` header, for temporary keys.
     pub fn token_header(&self) -> Option<(String, String)> {
         self.session_token.as_ref().map(|t| ("x-amz-security-token".to_owned(), t.expose_secret().to_owned()))
+    }
+}
+
+/// A client of one AWS service in one region: each request gets `host`, `x-amz-date`, the
+/// session token of temporary keys and its SigV4 `authorization`.
+pub struct SignedClient {
+    pub service: &'static str,
+    pub region: String,
+    credentials: CredentialSource,
+    http: reqwest::Client,
+}
+
+impl SignedClient {
+    pub fn new(
+        service: &'static str,
+        region: &str,
+        credentials: CredentialSource,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let http = crate::client::http_builder().timeout(timeout).build()?;
+        Ok(Self { service, region: region.to_owned(), credentials, http })
+    }
+
+    /// Sends `body` to `url` with `headers` (lower-case names), all of them signed.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: reqwest::Url,
+        mut headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let host = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let amz_date = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+        headers.push(("host".to_owned(), host));
+        headers.push(("x-amz-date".to_owned(), amz_date.clone()));
+        let credentials = self.credentials.current().await?;
+        headers.extend(credentials.token_header());
+        let request = crate::sigv4::Request {
+            method: method.as_str(),
+            path: url.path(),
+            query: url.query().unwrap_or_default(),
+            headers: headers.clone(),
+            body: &body,
+        };
+        let authorization = crate::sigv4::authorization(
+            &request,
+            &credentials.access_key_id,
+            credentials.secret_access_key.expose_secret(),
+            &self.region,
+            self.service,
+            &amz_date,
+        );
+        let mut req = self.http.request(method, url).header("authorization", authorization).body(body);
+        for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
+            req = req.header(k, v);
+        }
+        Ok(req.send().await?)
     }
 }

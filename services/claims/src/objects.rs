@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use actix_web::web::Bytes;
 use futures::future::BoxFuture;
-use gigcover_kit::sigv4;
-use secrecy::{ExposeSecret as _, SecretString};
+use gigcover_kit::aws::{CredentialSource, SignedClient};
+use secrecy::SecretString;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
@@ -79,72 +79,48 @@ pub struct S3Settings {
 }
 
 pub struct S3 {
-    settings: S3Settings,
-    credentials: gigcover_kit::aws::CredentialSource,
-    http: reqwest::Client,
+    bucket: String,
+    endpoint: reqwest::Url,
+    client: SignedClient,
 }
 
 impl S3 {
     pub fn new(settings: S3Settings) -> anyhow::Result<Self> {
-        let http = gigcover_kit::client::http_builder().timeout(std::time::Duration::from_secs(30)).build()?;
-        let credentials = gigcover_kit::aws::CredentialSource::new(
-            settings.access_key_id.clone(),
-            settings.secret_access_key.clone(),
-            settings.session_token.clone(),
-            settings.web_identity.clone(),
+        let credentials = CredentialSource::new(
+            settings.access_key_id,
+            settings.secret_access_key,
+            settings.session_token,
+            settings.web_identity,
             &settings.region,
         )?;
-        Ok(Self { settings, credentials, http })
+        Ok(Self {
+            bucket: settings.bucket,
+            endpoint: reqwest::Url::parse(&settings.endpoint)?,
+            client: SignedClient::new("s3", &settings.region, credentials, std::time::Duration::from_secs(30))?,
+        })
     }
 
     async fn send(
         &self,
-        method: &str,
+        method: reqwest::Method,
         key: &str,
         content_type: Option<&str>,
         body: Bytes,
     ) -> anyhow::Result<reqwest::Response> {
         check_key(key)?;
-        let base = reqwest::Url::parse(&self.settings.endpoint)?;
-        let path = format!("/{}/{key}", self.settings.bucket);
-        let url = base.join(&path)?;
-        let host = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-        let mut headers = vec![
-            ("host".to_owned(), host),
-            ("x-amz-content-sha256".to_owned(), hex::encode(Sha256::digest(&body))),
-            ("x-amz-date".to_owned(), amz_date.clone()),
-        ];
+        let url = self.endpoint.join(&format!("/{}/{key}", self.bucket))?;
+        let mut headers = vec![("x-amz-content-sha256".to_owned(), hex::encode(Sha256::digest(&body)))];
         if let Some(ct) = content_type {
             headers.push(("content-type".to_owned(), ct.to_owned()));
         }
-        let credentials = self.credentials.current().await?;
-        headers.extend(credentials.token_header());
-        let request = sigv4::Request { method, path: &path, query: "", headers: headers.clone(), body: &body };
-        let authorization = sigv4::authorization(
-            &request,
-            &credentials.access_key_id,
-            credentials.secret_access_key.expose_secret(),
-            &self.settings.region,
-            "s3",
-            &amz_date,
-        );
-        let method = reqwest::Method::from_bytes(method.as_bytes())?;
-        let mut req = self.http.request(method, url).header("authorization", authorization).body(body);
-        for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
-            req = req.header(k, v);
-        }
-        Ok(req.send().await?)
+        self.client.send(method, url, headers, body.to_vec()).await
     }
 }
 
 impl ObjectStore for S3 {
     fn put<'a>(&'a self, key: &'a str, content_type: &'a str, bytes: Bytes) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let res = self.send("PUT", key, Some(content_type), bytes).await?;
+            let res = self.send(reqwest::Method::PUT, key, Some(content_type), bytes).await?;
             if !res.status().is_success() {
                 anyhow::bail!("S3 PutObject answered {}", res.status());
             }
@@ -154,7 +130,7 @@ impl ObjectStore for S3 {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<Option<Bytes>>> {
         Box::pin(async move {
-            let res = self.send("GET", key, None, Bytes::new()).await?;
+            let res = self.send(reqwest::Method::GET, key, None, Bytes::new()).await?;
             match res.status() {
                 s if s.is_success() => Ok(Some(res.bytes().await?)),
                 reqwest::StatusCode::NOT_FOUND => Ok(None),

@@ -3,13 +3,13 @@
 
 use base64::Engine as _;
 use futures::future::BoxFuture;
-use secrecy::{ExposeSecret as _, SecretString};
+use gigcover_kit::aws::{CredentialSource, SignedClient};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::keys::KeyWrapper;
-use gigcover_kit::sigv4;
 
 /// The `identity.kms` section.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,55 +29,34 @@ pub struct KmsSettings {
 }
 
 pub struct KmsKeyWrapper {
-    settings: KmsSettings,
-    credentials: gigcover_kit::aws::CredentialSource,
-    http: reqwest::Client,
+    key_id: String,
+    endpoint: reqwest::Url,
+    client: SignedClient,
 }
 
 impl KmsKeyWrapper {
     pub fn new(settings: KmsSettings) -> anyhow::Result<Self> {
-        let http = gigcover_kit::client::http_builder().timeout(std::time::Duration::from_secs(10)).build()?;
-        let credentials = gigcover_kit::aws::CredentialSource::new(
-            settings.access_key_id.clone(),
-            settings.secret_access_key.clone(),
-            settings.session_token.clone(),
-            settings.web_identity.clone(),
+        let credentials = CredentialSource::new(
+            settings.access_key_id,
+            settings.secret_access_key,
+            settings.session_token,
+            settings.web_identity,
             &settings.region,
         )?;
-        Ok(Self { settings, credentials, http })
+        Ok(Self {
+            key_id: settings.key_id,
+            endpoint: reqwest::Url::parse(&settings.endpoint)?,
+            client: SignedClient::new("kms", &settings.region, credentials, std::time::Duration::from_secs(10))?,
+        })
     }
 
     async fn call(&self, action: &str, body: Value) -> anyhow::Result<Value> {
-        let body = serde_json::to_vec(&body)?;
-        let url = reqwest::Url::parse(&self.settings.endpoint)?;
-        let host = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-        let target = format!("TrentService.{action}");
-        let mut headers = vec![
+        let headers = vec![
             ("content-type".to_owned(), "application/x-amz-json-1.1".to_owned()),
-            ("host".to_owned(), host),
-            ("x-amz-date".to_owned(), amz_date.clone()),
-            ("x-amz-target".to_owned(), target),
+            ("x-amz-target".to_owned(), format!("TrentService.{action}")),
         ];
-        let credentials = self.credentials.current().await?;
-        headers.extend(credentials.token_header());
-        let request = sigv4::Request { method: "POST", path: "/", query: "", headers: headers.clone(), body: &body };
-        let authorization = sigv4::authorization(
-            &request,
-            &credentials.access_key_id,
-            credentials.secret_access_key.expose_secret(),
-            &self.settings.region,
-            "kms",
-            &amz_date,
-        );
-        let mut req = self.http.post(url).header("authorization", authorization).body(body);
-        for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
-            req = req.header(k, v);
-        }
-        let res = req.send().await?;
+        let res =
+            self.client.send(reqwest::Method::POST, self.endpoint.clone(), headers, serde_json::to_vec(&body)?).await?;
         let status = res.status();
         let answer: Value = res.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
@@ -98,7 +77,7 @@ impl KeyWrapper for KmsKeyWrapper {
             let answer = self
                 .call(
                     "Encrypt",
-                    json!({"KeyId": self.settings.key_id, "Plaintext": b64.encode(data_key), "EncryptionContext": context(worker)}),
+                    json!({"KeyId": self.key_id, "Plaintext": b64.encode(data_key), "EncryptionContext": context(worker)}),
                 )
                 .await?;
             let blob = answer["CiphertextBlob"]
@@ -114,7 +93,7 @@ impl KeyWrapper for KmsKeyWrapper {
             let answer = self
                 .call(
                     "Decrypt",
-                    json!({"KeyId": self.settings.key_id, "CiphertextBlob": b64.encode(wrapped), "EncryptionContext": context(worker)}),
+                    json!({"KeyId": self.key_id, "CiphertextBlob": b64.encode(wrapped), "EncryptionContext": context(worker)}),
                 )
                 .await?;
             let plain = answer["Plaintext"].as_str().ok_or_else(|| anyhow::anyhow!("KMS Decrypt gave no Plaintext"))?;
