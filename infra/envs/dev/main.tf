@@ -25,7 +25,7 @@ provider "aws" {
   region              = var.region
   allowed_account_ids = ["111111111111"]
   default_tags {
-    tags = local.tags
+    tags = { project = "gigcover", environment = "dev", managed-by = "terraform" }
   }
 }
 
@@ -71,106 +71,61 @@ variable "bitbucket_oidc" {
   })
 }
 
-locals {
-  name = "gigcover-dev"
-  tags = { project = "gigcover", environment = "dev", managed-by = "terraform" }
-  azs  = ["${var.region}a", "${var.region}b", "${var.region}c"]
-}
-
-module "network" {
-  source           = "../../modules/network"
-  name             = local.name
-  cidr             = "10.20.0.0/16"
-  azs              = local.azs
-  shared_vpc_id    = module.generic_network.vpc_id
-  shared_cidr      = module.generic_network.cidr
-  logs_kms_key_arn = module.generic_network.logs_kms_key_arn
-  tags             = local.tags
-}
-
-module "eks" {
-  source              = "../../modules/eks"
-  name                = local.name
-  subnet_ids          = module.network.private_subnet_ids
+module "environment" {
+  source              = "../../modules/environment"
+  environment         = "dev"
+  cidr                = "10.20.0.0/16"
+  app_host            = "app.dev.gigcover.example"
+  raw_retention_days  = 90
+  region              = var.region
   public_access_cidrs = var.public_access_cidrs
-  node_min            = 2
-  node_max            = 4
-  tags                = local.tags
-}
-
-module "database" {
-  source                   = "../../modules/database"
-  name                     = local.name
-  vpc_id                   = module.network.vpc_id
-  subnet_ids               = module.network.private_subnet_ids
-  client_security_group_id = module.eks.cluster_security_group_id
-  instance_class           = "db.t4g.medium"
-  allocated_storage        = 50
-  multi_az                 = false
-  backup_retention_days    = 7
-  deletion_protection      = false
-  tags                     = local.tags
-}
-
-module "services" {
-  source             = "../../modules/services"
-  name               = local.name
-  oidc_provider_arn  = module.eks.oidc_provider_arn
-  oidc_issuer        = module.eks.oidc_issuer
-  raw_retention_days = 90
-  bitbucket_oidc     = var.bitbucket_oidc
-  tags               = local.tags
-}
-
-module "opensearch" {
-  source                   = "../../modules/opensearch"
-  name                     = local.name
-  vpc_id                   = module.network.vpc_id
-  subnet_ids               = slice(module.network.private_subnet_ids, 0, 1)
-  client_security_group_id = module.eks.cluster_security_group_id
-  instance_type            = "t3.medium.search"
-  instance_count           = 1
-  dedicated_master_count   = 0
-  master_role_arn          = module.services.deploy_role_arn
-  oidc_provider_arn        = module.eks.oidc_provider_arn
-  oidc_issuer              = module.eks.oidc_issuer
-  tags                     = local.tags
-}
-
-module "frontend" {
-  source          = "../../modules/frontend"
-  name            = "${local.name}-app"
-  aliases         = ["app.dev.gigcover.example"]
-  certificate_arn = var.app_certificate_arn
-  tags            = local.tags
-}
-
-output "peering_connection_id" {
-  description = "For infra/envs/shared's peerings."
-  value       = module.network.peering_connection_id
+  shared_vpc_id       = var.shared_vpc_id
+  shared_cidr         = var.shared_cidr
+  shared_account_id   = var.shared_account_id
+  app_certificate_arn = var.app_certificate_arn
+  bitbucket_oidc      = var.bitbucket_oidc
+  size = {
+    node_min                 = 2
+    node_max                 = 4
+    db_instance_class        = "db.t4g.medium"
+    db_storage_gib           = 50
+    opensearch_instance_type = "t3.medium.search"
+    opensearch_nodes         = 1
+  }
+  protection = {
+    multi_az                     = false
+    backup_retention_days        = 7
+    deletion_protection          = false
+    opensearch_dedicated_masters = 0
+  }
 }
 
 output "cluster_name" {
   description = "aws eks update-kubeconfig --name"
-  value       = module.eks.cluster_name
+  value       = module.environment.cluster_name
 }
 
 output "service_role_arns" {
   description = "The chart's components.<name>.roleArn."
-  value       = module.services.role_arns
+  value       = module.environment.service_role_arns
 }
 
 output "data_prepper_role_arn" {
   description = "The chart's otel.dataPrepper.roleArn."
-  value       = module.opensearch.data_prepper_role_arn
+  value       = module.environment.data_prepper_role_arn
 }
 
 output "opensearch_endpoint" {
   description = "gigcover opensearch apply --url"
-  value       = module.opensearch.endpoint
+  value       = module.environment.opensearch_endpoint
 }
 
 output "database_endpoint" {
   description = "The database (its credentials are in Secrets Manager)."
-  value       = module.database.endpoint
+  value       = module.environment.database_endpoint
+}
+
+output "peering_connection_id" {
+  description = "For infra/envs/shared's peerings."
+  value       = module.environment.peering_connection_id
 }

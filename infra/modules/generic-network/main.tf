@@ -63,84 +63,16 @@ resource "aws_default_security_group" "closed" {
   tags   = var.tags
 }
 
-resource "aws_flow_log" "shared" {
-  vpc_id               = aws_vpc.shared.id
-  traffic_type         = "ALL"
-  log_destination_type = "cloud-watch-logs"
-  log_destination      = aws_cloudwatch_log_group.flow.arn
-  iam_role_arn         = aws_iam_role.flow.arn
-}
-
-resource "aws_cloudwatch_log_group" "flow" {
-  name              = "/vpc/${var.name}-shared/flow"
-  retention_in_days = 365
-  kms_key_id        = aws_kms_key.logs.arn
-  tags              = var.tags
-}
-
-resource "aws_kms_key" "logs" {
-  description         = "${var.name} shared VPC flow logs"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.logs_key.json
-  tags                = var.tags
-}
-
-data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
-
-data "aws_iam_policy_document" "logs_key" {
-  #checkov:skip=CKV_AWS_109:a key policy's Resource * is the key itself; the account root keeps administering it
-  #checkov:skip=CKV_AWS_111:a key policy's Resource * is the key itself; CloudWatch Logs may only encrypt with it
-  #checkov:skip=CKV_AWS_356:a key policy's Resource * is the key itself
-  statement {
-    sid       = "Account"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-  statement {
-    sid       = "CloudWatchLogs"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "flow" {
-  name = "${var.name}-shared-flow-logs"
-  assume_role_policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Principal = { Service = "vpc-flow-logs.amazonaws.com" }, Action = "sts:AssumeRole" }]
-  })
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy" "flow" {
-  role = aws_iam_role.flow.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect   = "Allow"
-      Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-      Resource = "${aws_cloudwatch_log_group.flow.arn}:*"
-    }]
-  })
+module "flow_logs" {
+  source = "../flow-logs"
+  name   = "${var.name}-shared"
+  vpc_id = aws_vpc.shared.id
+  tags   = var.tags
 }
 
 output "vpc_id" {
   description = "The shared VPC."
   value       = aws_vpc.shared.id
-}
-
-output "logs_kms_key_arn" {
-  description = "The KMS key flow log groups are encrypted with."
-  value       = aws_kms_key.logs.arn
 }
 
 output "cidr" {
