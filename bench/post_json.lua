@@ -1,5 +1,6 @@
--- wrk script: POSTs JSON bodies read from a file (one per line) with a bearer token, each
--- thread cycling through its own share. Arguments: <file> <threads> <token>.
+-- wrk script: POSTs JSON requests read from a file, one per line as "<header value>\t<body>",
+-- each thread cycling through its own share (so every request of a run can be unique).
+-- Arguments: <file> <threads> <header name>, e.g. Gigcover-Signature or Authorization.
 local counter = 0
 
 function setup(thread)
@@ -8,13 +9,13 @@ function setup(thread)
 end
 
 function init(args)
-  local file, nthreads, token = args[1], tonumber(args[2]), args[3]
+  local file, nthreads, header = args[1], tonumber(args[2]), args[3]
   reqs = {}
   local n = 0
   for line in io.lines(file) do
     if n % nthreads == id then
-      reqs[#reqs + 1] = wrk.format("POST", nil,
-        {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, line)
+      local value, body = line:match("([^\t]+)\t(.*)")
+      reqs[#reqs + 1] = wrk.format("POST", nil, {["Content-Type"] = "application/json", [header] = value}, body)
     end
     n = n + 1
   end

@@ -190,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
         let duration = format!("{}s", args.seconds);
         let conns = args.connections.to_string();
         let (mut hello_rps, mut hook_rps) = (Vec::new(), Vec::new());
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/webhooks.lua");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/post_json.lua");
         for round in 0..args.rounds {
             let url = format!("http://127.0.0.1:{port}/");
             let (rps, _) =
@@ -227,6 +227,7 @@ async fn main() -> anyhow::Result<()> {
                 "--",
                 &path,
                 "2",
+                "Gigcover-Signature",
             ])
             .ok_or_else(|| anyhow::anyhow!("wrk failed"))?;
             anyhow::ensure!(!text.contains("Non-2xx"), "webhooks failed under load:\n{text}");

@@ -114,16 +114,17 @@ async fn main() -> anyhow::Result<()> {
 
     let script = tempfile::NamedTempFile::new()?;
     script.as_file().write_all(SCRIPT.as_bytes())?;
+    let ops = gc.keys.ops_token();
     let bodies = tempfile::NamedTempFile::new()?;
     {
         let mut out = std::io::BufWriter::new(bodies.as_file());
         for w in &workers {
-            writeln!(out, "{}", json!({"worker_id": w, "kind": "accident", "insurer_id": "acme"}))?;
+            writeln!(out, "Bearer {ops}\t{}", json!({"worker_id": w, "kind": "accident", "insurer_id": "acme"}))?;
         }
     }
     let lua = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/post_json.lua");
     let (pg, _) = gigcover_localpg::LocalPostgres::ensure_running(&gc.data_dir())?;
-    let (url, ops) = (s.url(ServiceName::Pricing, "/v1/quotes"), gc.keys.ops_token());
+    let url = s.url(ServiceName::Pricing, "/v1/quotes");
     let (clients, secs, var) =
         (args.clients.to_string(), args.seconds.to_string(), format!("workers={}", args.workers));
     let threads = args.clients.min(2).to_string();
@@ -161,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
             "--",
             &bodies.path().display().to_string(),
             &threads,
-            &ops,
+            "Authorization",
         ])
         .ok_or_else(|| anyhow::anyhow!("wrk failed"))?;
         anyhow::ensure!(!text.contains("Non-2xx"), "quotes failed under load:\n{text}\n{}", gc.logs());
