@@ -10,6 +10,7 @@ mod dashboard;
 mod demo;
 mod feed;
 mod opensearch;
+mod opensearch_slos;
 mod personal_data;
 mod quotes;
 mod serve_all;

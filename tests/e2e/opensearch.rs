@@ -4,36 +4,10 @@
 //! plugin and no Dashboards: those objects are reported unavailable, and without
 //! `--skip-unavailable` that fails the command. No real OpenSearch was available here.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use gigcover_e2e::free_port;
 use gigcover_e2e::process::binary;
-
-/// The osmem-server binary: `OSMEM_SERVER_BIN`, on the PATH, or inside the Python package.
-fn osmem() -> Option<String> {
-    if let Ok(bin) = std::env::var("OSMEM_SERVER_BIN") {
-        return Some(bin);
-    }
-    if Command::new("osmem-server").arg("-version").output().is_ok() {
-        return Some("osmem-server".into());
-    }
-    let out = Command::new("python3")
-        .args(["-c", "import os, osmem_server; print(os.path.join(os.path.dirname(osmem_server.__file__), 'bin', 'osmem-server'))"])
-        .output()
-        .ok()?;
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    (out.status.success() && std::path::Path::new(&path).is_file()).then_some(path)
-}
-
-struct Emulator(Child);
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use gigcover_testkit::Osmem;
 
 fn apply(url: &str, extra: &[&str]) -> (bool, String) {
     let out =
@@ -44,26 +18,9 @@ fn apply(url: &str, extra: &[&str]) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_the_templates_once_and_then_changes_nothing() {
-    let Some(bin) = osmem() else {
-        eprintln!("skipped: osmem-server is not installed (pip install osmem-server)");
-        return;
-    };
-    let port = free_port();
-    let _emulator = Emulator(
-        Command::new(&bin)
-            .args(["-addr", &format!("127.0.0.1:{port}"), "-no-stdin-watch"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start osmem-server"),
-    );
-    let url = format!("http://127.0.0.1:{port}");
+    let Some(osmem) = Osmem::start().await else { return };
+    let url = osmem.url.clone();
     let http = gigcover_kit::client::http();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{url}/_cluster/health")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "osmem-server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     let (ok, first) = apply(&url, &[]);
     assert!(!ok, "unavailable plugins fail the command without --skip-unavailable:\n{first}");

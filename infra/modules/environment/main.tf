@@ -174,6 +174,11 @@ output "service_role_arns" {
   value       = module.services.role_arns
 }
 
+output "ops_role_arn" {
+  description = "The chart's components.ops.roleArn."
+  value       = module.opensearch.ops_role_arn
+}
+
 output "data_prepper_role_arn" {
   description = "The chart's otel.dataPrepper.roleArn."
   value       = module.opensearch.data_prepper_role_arn

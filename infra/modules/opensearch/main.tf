@@ -187,6 +187,47 @@ resource "aws_iam_role_policy" "data_prepper" {
   })
 }
 
+# The ops service evaluates the SLOs from the indexed spans and metric points
+# (ops.opensearch): it may only search those indices.
+resource "aws_iam_role" "ops_reader" {
+  name = "${var.name}-ops-slo-reader"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = var.oidc_provider_arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${var.oidc_issuer}:sub" = "system:serviceaccount:${var.namespace}:gigcover-ops"
+          "${var.oidc_issuer}:aud" = "sts.amazonaws.com"
+        }
+      }
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "ops_reader" {
+  role = aws_iam_role.ops_reader.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect = "Allow"
+      Action = ["es:ESHttpGet", "es:ESHttpPost"]
+      Resource = [
+        "${aws_opensearch_domain.this.arn}/otel-v1-apm-span-*/_search",
+        "${aws_opensearch_domain.this.arn}/metrics-otel-v1-*/_search",
+      ]
+    }]
+  })
+}
+
+output "ops_role_arn" {
+  description = "The chart's components.ops.roleArn (the SLO source reads the domain)."
+  value       = aws_iam_role.ops_reader.arn
+}
+
 output "data_prepper_role_arn" {
   description = "The chart's otel.dataPrepper.roleArn."
   value       = aws_iam_role.data_prepper.arn

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod oauth;
+pub mod opensearch;
 pub mod retry;
 pub mod service;
 pub mod signals;

@@ -88,10 +88,16 @@ pub(crate) fn build(services: &[&'static str], settings: &TelemetrySettings) -> 
 
         let mut meter = SdkMeterProvider::builder().with_resource(res.clone());
         if metrics {
-            let exporter = opentelemetry_otlp::MetricExporter::builder()
-                .with_tonic()
-                .build()
-                .context("configure the OTLP metric exporter (check OTEL_EXPORTER_OTLP_*)")?;
+            // Counters and histograms as deltas (a window's count is the sum of its points,
+            // what the OpenSearch SLO source and monitors add up), gauges as their latest
+            // value at every export (a silent platform's last event time stays visible).
+            // OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, when set, decides instead.
+            let mut builder = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+            if std::env::var_os("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE").is_none() {
+                builder = builder.with_temporality(opentelemetry_sdk::metrics::Temporality::LowMemory);
+            }
+            let exporter =
+                builder.build().context("configure the OTLP metric exporter (check OTEL_EXPORTER_OTLP_*)")?;
             meter = meter.with_periodic_exporter(exporter);
         }
         built.meters.insert(service, meter.build());

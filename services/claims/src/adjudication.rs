@@ -195,11 +195,12 @@ pub async fn act(
     if matches!(to, Status::Approved | Status::Rejected) {
         let filed = claim.history.first().map_or_else(Utc::now, |h| h.at);
         let seconds = (Utc::now() - filed).num_milliseconds() as f64 / 1000.0;
-        crate::metrics::get().decided(&claim.insurer_id, to.as_str(), seconds);
+        let within_sla = Utc::now() <= claim.decision_due;
+        crate::metrics::get().decided(&claim.insurer_id, to.as_str(), seconds, within_sla);
         // The decision SLO's signals: decided, and decided by the deadline.
         let signals = gigcover_kit::signals::of(gigcover_kit::ServiceName::Claims.as_str());
         signals.add("claims.decided", 1.0);
-        if Utc::now() <= claim.decision_due {
+        if within_sla {
             signals.add("claims.decided_within_sla", 1.0);
         }
     }

@@ -63,8 +63,13 @@ impl ClaimsMetrics {
         self.filed.add(1, &attrs);
     }
 
-    pub fn decided(&self, insurer: &str, outcome: &str, seconds: f64) {
-        let attrs = [KeyValue::new("insurer", insurer.to_owned()), KeyValue::new("outcome", outcome.to_owned())];
+    /// A decision, and whether it came by the deadline (the decision SLO's good events).
+    pub fn decided(&self, insurer: &str, outcome: &str, seconds: f64, within_sla: bool) {
+        let attrs = [
+            KeyValue::new("insurer", insurer.to_owned()),
+            KeyValue::new("outcome", outcome.to_owned()),
+            KeyValue::new("within_sla", within_sla.to_string()),
+        ];
         self.decided.add(1, &attrs);
         self.decision_time.record(seconds, &attrs[..1]);
     }

@@ -83,7 +83,8 @@ pub enum Command {
 pub enum OpensearchAction {
     /// Apply the index templates, ISM policies, Alerting monitors and Dashboards saved
     /// objects; only what differs is written, and a second run changes nothing. Basic auth
-    /// from OPENSEARCH_USERNAME and OPENSEARCH_PASSWORD when set.
+    /// from OPENSEARCH_USERNAME and OPENSEARCH_PASSWORD when set; AWS SigV4 (Amazon
+    /// OpenSearch Service) in the region OPENSEARCH_AWS_REGION names, when set.
     Apply {
         /// The OpenSearch endpoint, e.g. https://search-gigcover-prod.eu-central-1.es.amazonaws.com
         #[arg(long)]

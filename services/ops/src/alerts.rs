@@ -54,18 +54,15 @@ impl Evaluator {
         Ok(Evaluation { holds, windows })
     }
 
-    /// The SLOs to evaluate: each defined one, a per-key one as each of its instances seen
-    /// in the samples.
-    pub async fn instances(&self) -> anyhow::Result<Vec<Slo>> {
+    /// The SLOs to evaluate: each defined one, a per-key one as each of its instances the
+    /// source saw within the longest window.
+    pub async fn instances(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Slo>> {
+        let longest = self.scaled(RULES.iter().map(|r| r.long).max().unwrap_or(Duration::from_secs(3 * 86400)));
         let mut out = Vec::new();
         for slo in self.slos.iter() {
             if matches!(slo.indicator, crate::slo::Indicator::FreshnessPerKey { .. }) {
-                let names: Vec<String> =
-                    sqlx::query_scalar("SELECT DISTINCT slo FROM slo_samples WHERE slo LIKE $1 || '/%' ORDER BY slo")
-                        .bind(&slo.name)
-                        .fetch_all(&self.pool)
-                        .await?;
-                out.extend(names.iter().map(|n| slo.instance(n)));
+                let keys = self.source.keys(slo, longest, now).await?;
+                out.extend(keys.iter().map(|k| slo.instance(&format!("{}/{k}", slo.name))));
             } else {
                 out.push(slo.clone());
             }
@@ -81,7 +78,7 @@ impl Evaluator {
         if !leader {
             return Ok(());
         }
-        for slo in self.instances().await? {
+        for slo in self.instances(now).await? {
             for severity in [Severity::Page, Severity::Ticket] {
                 let eval = self.evaluate(&slo, severity, now).await?;
                 self.step(&mut tx, &slo, severity, &eval, now).await?;

@@ -3,7 +3,8 @@
 //! - `status`: every service's readiness (`GET /v1/status`);
 //! - `slo` and `burn`: SLOs as data, and the multi-window burn-rate rules (pure);
 //! - `scrape`: every service's own signals into SLO samples (the embedded data source);
-//! - `source`: where an SLO's counts over a window come from (one trait);
+//! - `source`: where an SLO's counts over a window come from (one trait; the embedded
+//!   samples, or OpenSearch when configured);
 //! - `alerts`: evaluation and the alert lifecycle, deduplicated, with silences;
 //! - `notify`: signed notifications to Slack- and PagerDuty-style receivers, retried;
 //! - `drills`: failure drills on a chosen service (never in production);
@@ -72,7 +73,12 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     });
     let evaluator = web::Data::new(alerts::Evaluator {
         pool: ctx.pool.clone(),
-        source: Arc::new(source::Embedded { pool: ctx.pool.clone() }),
+        source: match &settings.opensearch {
+            Some(o) => Arc::new(source::opensearch::OpenSearchSource {
+                cluster: gigcover_kit::opensearch::OpenSearch::new(o, Duration::from_secs(10))?,
+            }),
+            None => Arc::new(source::Embedded { pool: ctx.pool.clone() }),
+        },
         slos,
         settings: settings.clone(),
     });

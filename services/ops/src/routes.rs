@@ -37,7 +37,7 @@ pub struct SloStatus {
 pub async fn statuses(evaluator: &Evaluator) -> ApiResult<Vec<SloStatus>> {
     let now = Utc::now();
     let mut out = Vec::new();
-    for slo in evaluator.instances().await?.iter() {
+    for slo in evaluator.instances(now).await?.iter() {
         let window =
             Duration::from_secs(u64::from(slo.window_days) * 86_400).mul_f64(evaluator.settings.time_scale.max(1e-6));
         let counts = evaluator.source.counts(slo, window, now).await?;

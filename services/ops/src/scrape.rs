@@ -16,33 +16,24 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::burn::Counts;
-use crate::slo::{Indicator, Slo};
-
-/// Routes that are not the API's work: health, internal, and the feed's long-poll.
-fn counted(route: &str) -> bool {
-    !(route.contains(" /internal/") || route.ends_with(" /livez") || route.ends_with(" /readyz") || route == "default")
-}
-
-fn latency_counted(route: &str) -> bool {
-    counted(route) && !route.ends_with(" /v1/events")
-}
+use crate::slo::{Indicator, Slo, counts_route};
 
 /// The cumulative good and total counts an SLO reads from a snapshot (`None`: no data).
 pub fn cumulative(slo: &Slo, snap: &Snapshot) -> Option<Counts> {
     match &slo.indicator {
-        Indicator::Availability => {
-            Some(snap.routes.iter().filter(|(r, _)| counted(r)).fold(Counts::default(), |c, (_, r)| Counts {
-                good: c.good + (r.requests - r.errors.min(r.requests)),
-                total: c.total + r.requests,
-            }))
-        }
-        Indicator::Latency { threshold_ms } => {
-            Some(snap.routes.iter().filter(|(r, _)| latency_counted(r)).fold(Counts::default(), |c, (_, r)| Counts {
-                good: c.good + r.within_ms.get(threshold_ms).copied().unwrap_or(0),
-                total: c.total + r.requests,
-            }))
-        }
-        Indicator::Ratio { good, total } => {
+        Indicator::Availability => Some(snap.routes.iter().filter(|(r, _)| counts_route(&slo.indicator, r)).fold(
+            Counts::default(),
+            |c, (_, r)| Counts { good: c.good + (r.requests - r.errors.min(r.requests)), total: c.total + r.requests },
+        )),
+        Indicator::Latency { threshold_ms } => Some(
+            snap.routes.iter().filter(|(r, _)| counts_route(&slo.indicator, r)).fold(Counts::default(), |c, (_, r)| {
+                Counts {
+                    good: c.good + r.within_ms.get(threshold_ms).copied().unwrap_or(0),
+                    total: c.total + r.requests,
+                }
+            }),
+        ),
+        Indicator::Ratio { good, total, .. } => {
             let (g, t) = (snap.gauges.get(good).copied().unwrap_or(0.0), snap.gauges.get(total).copied()?);
             Some(Counts { good: g.max(0.0) as u64, total: t.max(0.0) as u64 })
         }
@@ -52,7 +43,7 @@ pub fn cumulative(slo: &Slo, snap: &Snapshot) -> Option<Counts> {
 
 /// Every sample an SLO takes from a snapshot at `now` (unix seconds): one, or one per key.
 pub fn samples(slo: &Slo, previous: Option<&Snapshot>, snap: &Snapshot, now: f64) -> Vec<(String, Counts)> {
-    if let Indicator::FreshnessPerKey { gauge_prefix, max_age_secs } = &slo.indicator {
+    if let Indicator::FreshnessPerKey { gauge_prefix, max_age_secs, .. } = &slo.indicator {
         return snap
             .gauges
             .iter()
@@ -68,7 +59,7 @@ pub fn samples(slo: &Slo, previous: Option<&Snapshot>, snap: &Snapshot, now: f64
 
 /// The sample between two snapshots of the same service.
 pub fn sample(slo: &Slo, previous: Option<&Snapshot>, now: &Snapshot) -> Option<Counts> {
-    if let Indicator::GaugeAtMost { gauge, max } = &slo.indicator {
+    if let Indicator::GaugeAtMost { gauge, max, .. } = &slo.indicator {
         let value = now.gauges.get(gauge)?;
         return Some(Counts { good: u64::from(*value <= *max), total: 1 });
     }

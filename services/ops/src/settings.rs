@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use gigcover_kit::opensearch::OpenSearchSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -25,6 +26,9 @@ pub struct OpsSettings {
     pub runbook_url: String,
     /// Who is notified of firing and resolved alerts.
     pub receivers: Vec<Receiver>,
+    /// Evaluate the SLOs from the spans and metrics indexed in this OpenSearch domain
+    /// instead of the services' own signals (the dashboard still shows those).
+    pub opensearch: Option<OpenSearchSettings>,
 }
 
 impl Default for OpsSettings {
@@ -38,6 +42,7 @@ impl Default for OpsSettings {
             dashboard_url: "http://127.0.0.1:8080/dashboard".into(),
             runbook_url: "https://bitbucket.org/gigcover/gigcover/src/main/docs/runbook.md".into(),
             receivers: Vec::new(),
+            opensearch: None,
         }
     }
 }

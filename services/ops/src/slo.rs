@@ -10,6 +10,12 @@
 //! - `ratio`: the counter `good` of the counter `total`;
 //! - `freshness_per_key`: per key (a platform), scrapes where its unix-time gauge was at
 //!   most `max_age_secs` old, of all scrapes.
+//!
+//! The kinds read from gauges and counters also name the OpenTelemetry instrument
+//! (`metric`) that carries the same signal, for the OpenSearch source (`source`), which
+//! reads requests from the server spans and the rest from the indexed metric points.
+
+use std::collections::BTreeMap;
 
 use gigcover_domain::FieldProblem;
 use gigcover_kit::signals::LATENCY_THRESHOLDS_MS;
@@ -25,6 +31,7 @@ pub enum Indicator {
     GaugeAtMost {
         gauge: String,
         max: f64,
+        metric: MetricRef,
     },
     /// One SLO per key: each gauge named `gauge_prefix` + key holds a unix time (say a
     /// platform's latest activity), good when it is at most `max_age_secs` old. Its
@@ -32,11 +39,26 @@ pub enum Indicator {
     FreshnessPerKey {
         gauge_prefix: String,
         max_age_secs: f64,
+        metric: MetricRef,
+        /// The metric attribute holding the key.
+        key: String,
     },
     Ratio {
         good: String,
         total: String,
+        /// A counter of the total; the good are its points with `good_when` attributes.
+        metric: MetricRef,
+        good_when: BTreeMap<String, String>,
     },
+}
+
+/// An OpenTelemetry instrument and the attributes its points must carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricRef {
+    pub name: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -58,6 +80,11 @@ impl Slo {
         Slo { name: name.to_owned(), ..self.clone() }
     }
 
+    /// The key of a per-key SLO's instance (`ingestion-freshness/eats`: `eats`).
+    pub fn key(&self) -> Option<&str> {
+        self.name.split_once('/').map(|(_, key)| key)
+    }
+
     /// Whether `name` is this SLO or one of its per-key instances.
     pub fn covers(&self, name: &str) -> bool {
         name == self.name || name.strip_prefix(&self.name).is_some_and(|rest| rest.starts_with('/'))
@@ -75,6 +102,29 @@ impl Slo {
             Indicator::FreshnessPerKey { .. } => "ingestion-freshness",
         }
     }
+}
+
+/// Requests that are not the API's work, as `METHOD /route` patterns (`*`: any text, at
+/// either end): health, internal routes, and paths no route matched.
+pub const NOT_API: [&str; 4] = ["* /internal/*", "* /livez", "* /readyz", "* default"];
+/// Not counted for latency either: the feed's long-poll, slow by design.
+pub const NOT_LATENCY: [&str; 1] = ["* /v1/events"];
+
+/// Whether `route` matches `pattern` (a `*` at its start or end stands for any text).
+pub fn route_matches(pattern: &str, route: &str) -> bool {
+    match (pattern.strip_prefix('*'), pattern.strip_suffix('*')) {
+        (Some(rest), _) if rest.ends_with('*') => route.contains(&rest[..rest.len() - 1]),
+        (Some(rest), _) => route.ends_with(rest),
+        (None, Some(rest)) => route.starts_with(rest),
+        (None, None) => route == pattern,
+    }
+}
+
+/// Whether an SLO of `indicator` counts requests to `route`.
+pub fn counts_route(indicator: &Indicator, route: &str) -> bool {
+    let latency = matches!(indicator, Indicator::Latency { .. });
+    let excluded = |p: &&str| route_matches(p, route);
+    !(NOT_API.iter().any(excluded) || (latency && NOT_LATENCY.iter().any(excluded)))
 }
 
 pub fn defaults() -> anyhow::Result<Vec<Slo>> {
@@ -127,6 +177,18 @@ mod tests {
             assert!(slos.iter().any(|s| s.service == service && s.indicator == Indicator::Availability), "{service}");
         }
         assert!(slos.iter().any(|s| matches!(s.indicator, Indicator::Ratio { .. })));
+    }
+
+    #[test]
+    fn health_internal_and_unmatched_requests_are_not_the_apis_work() {
+        let availability = Indicator::Availability;
+        let latency = Indicator::Latency { threshold_ms: 250 };
+        for route in ["GET /internal/signals", "GET /livez", "GET /readyz", "GET default"] {
+            assert!(!counts_route(&availability, route) && !counts_route(&latency, route), "{route}");
+        }
+        assert!(counts_route(&availability, "GET /v1/events") && !counts_route(&latency, "GET /v1/events"));
+        assert!(counts_route(&latency, "POST /v1/quotes") && counts_route(&latency, "GET /v1/workers/{id}/livezz"));
+        assert!(route_matches("GET /v1/*", "GET /v1/quotes") && !route_matches("GET /v1/*", "POST /v1/quotes"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use gigcover_kit::opensearch::{Answer, OpenSearch};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -33,37 +34,22 @@ impl fmt::Display for Outcome {
 }
 
 pub struct Target {
-    pub url: Url,
+    pub cluster: OpenSearch,
     pub dashboards: Option<Url>,
-    pub basic_auth: Option<(String, String)>,
-    pub http: reqwest::Client,
-}
-
-struct Answer {
-    status: StatusCode,
-    body: Value,
-}
-
-impl Answer {
-    /// The plugin behind the path is not there (OpenSearch answers "no handler found").
-    fn no_handler(&self) -> bool {
-        self.body.to_string().contains("no handler found")
-    }
 }
 
 impl Target {
-    async fn call(&self, base: &Url, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
-        let mut req = self.http.request(method, base.join(path)?).header("osd-xsrf", "true");
-        if let Some((user, password)) = &self.basic_auth {
-            req = req.basic_auth(user, Some(password));
+    async fn call(
+        &self,
+        base: Option<&Url>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Answer> {
+        match base {
+            Some(b) => self.cluster.call_at(b, method, path, body).await,
+            None => self.cluster.call(method, path, body).await,
         }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let res = req.send().await?;
-        let status = res.status();
-        let text = res.text().await?;
-        Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) })
     }
 
     fn fail(what: &str, a: &Answer) -> anyhow::Error {
@@ -84,7 +70,7 @@ impl Target {
         let mut desired = body.clone();
         desired["_meta"]["gigcover_hash"] = json!(hash);
         let path = format!("_index_template/{name}");
-        let got = self.call(&self.url, Method::GET, &path, None).await?;
+        let got = self.call(None, Method::GET, &path, None).await?;
         let outcome = match got.status {
             StatusCode::NOT_FOUND => Outcome::Created,
             s if s.is_success() => {
@@ -96,7 +82,7 @@ impl Target {
             }
             _ => return Err(Self::fail(&path, &got)),
         };
-        let put = self.call(&self.url, Method::PUT, &path, Some(&desired)).await?;
+        let put = self.call(None, Method::PUT, &path, Some(&desired)).await?;
         if !put.status.is_success() {
             return Err(Self::fail(&path, &put));
         }
@@ -105,7 +91,7 @@ impl Target {
 
     async fn policy(&self, id: &str, body: &Value) -> anyhow::Result<Outcome> {
         let path = format!("_plugins/_ism/policies/{id}");
-        let got = self.call(&self.url, Method::GET, &path, None).await?;
+        let got = self.call(None, Method::GET, &path, None).await?;
         if got.no_handler() {
             return Ok(Outcome::Unavailable("no ISM plugin".into()));
         }
@@ -120,7 +106,7 @@ impl Target {
             }
             _ => return Err(Self::fail(&path, &got)),
         };
-        let put = self.call(&self.url, Method::PUT, &write, Some(body)).await?;
+        let put = self.call(None, Method::PUT, &write, Some(body)).await?;
         if !put.status.is_success() {
             return Err(Self::fail(&path, &put));
         }
@@ -129,7 +115,7 @@ impl Target {
 
     async fn monitor(&self, name: &str, body: &Value) -> anyhow::Result<Outcome> {
         let search = json!({"query": {"match_phrase": {"monitor.name": name}}});
-        let found = self.call(&self.url, Method::POST, "_plugins/_alerting/monitors/_search", Some(&search)).await?;
+        let found = self.call(None, Method::POST, "_plugins/_alerting/monitors/_search", Some(&search)).await?;
         if found.no_handler() {
             return Ok(Outcome::Unavailable("no Alerting plugin".into()));
         }
@@ -144,7 +130,7 @@ impl Target {
                 (Method::PUT, format!("_plugins/_alerting/monitors/{id}"), Outcome::Updated)
             }
         };
-        let put = self.call(&self.url, method, &path, Some(body)).await?;
+        let put = self.call(None, method, &path, Some(body)).await?;
         if !put.status.is_success() {
             return Err(Self::fail(&path, &put));
         }
@@ -163,7 +149,7 @@ impl Target {
                 o["type"].as_str().unwrap_or_default(),
                 o["id"].as_str().unwrap_or_default()
             );
-            let got = self.call(base, Method::GET, &path, None).await?;
+            let got = self.call(Some(base), Method::GET, &path, None).await?;
             match got.status {
                 StatusCode::NOT_FOUND => missing = true,
                 s if s.is_success() => differs |= !contains(&got.body["attributes"], &o["attributes"]),
@@ -174,7 +160,8 @@ impl Target {
             return Ok(Outcome::Unchanged);
         }
         let body = Value::Array(objects.to_vec());
-        let put = self.call(base, Method::POST, "api/saved_objects/_bulk_create?overwrite=true", Some(&body)).await?;
+        let put =
+            self.call(Some(base), Method::POST, "api/saved_objects/_bulk_create?overwrite=true", Some(&body)).await?;
         if !put.status.is_success() {
             return Err(Self::fail("saved objects", &put));
         }

@@ -20,19 +20,15 @@ pub async fn run(
     retention: Retention,
     skip_unavailable: bool,
 ) -> anyhow::Result<()> {
-    let parse = |u: &str| -> anyhow::Result<reqwest::Url> {
-        let u = if u.ends_with('/') { u.to_owned() } else { format!("{u}/") };
-        Ok(reqwest::Url::parse(&u)?)
-    };
-    let basic_auth = match (std::env::var("OPENSEARCH_USERNAME"), std::env::var("OPENSEARCH_PASSWORD")) {
-        (Ok(u), Ok(p)) => Some((u, p)),
-        _ => None,
+    let settings = gigcover_kit::opensearch::OpenSearchSettings {
+        url: url.to_owned(),
+        username: std::env::var("OPENSEARCH_USERNAME").ok(),
+        password: std::env::var("OPENSEARCH_PASSWORD").ok().map(Into::into),
+        aws_region: std::env::var("OPENSEARCH_AWS_REGION").ok(),
     };
     let target = Target {
-        url: parse(url)?,
-        dashboards: dashboards.map(parse).transpose()?,
-        basic_auth,
-        http: gigcover_kit::client::http_builder().timeout(std::time::Duration::from_secs(30)).build()?,
+        cluster: gigcover_kit::opensearch::OpenSearch::new(&settings, std::time::Duration::from_secs(30))?,
+        dashboards: dashboards.map(gigcover_kit::opensearch::base_url).transpose()?,
     };
     let (mut changed, mut unchanged, mut unavailable) = (0, 0, 0);
     for object in objects::all(retention)? {
