@@ -458,6 +458,17 @@ async fn claims_are_verified_against_work_history_decided_and_paid_in_one_trace(
     let services: std::collections::BTreeSet<&str> =
         spans.iter().filter(|s| s.trace_id == trace_id).map(|s| s.service.as_str()).collect();
     assert!(services.is_superset(&["aggregation", "enrichment", "claims", "pricing"].into()), "{services:?}");
+    // The insurer's decision is a server span of claims, cut by its tenant.
+    let decision = spans
+        .iter()
+        .find(|s| {
+            s.attributes.get("http.route").map(String::as_str) == Some("/v1/claims/{id}/actions")
+                && s.attributes.get("http.response.status_code").map(String::as_str) == Some("200")
+        })
+        .unwrap();
+    assert_eq!(decision.kind, 2, "a server span: {decision:?}");
+    assert_eq!(decision.attributes.get("gigcover.tenant").map(String::as_str), Some("acme"), "{decision:?}");
+    assert_eq!(decision.attributes.get("enduser.role").map(String::as_str), Some("insurer"), "{decision:?}");
     // No claim description or bank reference in any span.
     for span in &spans {
         for value in span.attributes.values() {

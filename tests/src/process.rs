@@ -77,6 +77,11 @@ impl Gigcover {
         Self { child, target: target.to_owned(), config: config_path, env, ports, log, keys, _dir: dir }
     }
 
+    /// CPU time the process has used so far (see [`cpu_seconds`]).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(self.child.id())
+    }
+
     /// Starts the process again with the same configuration (after it was killed).
     pub fn restart(&mut self) {
         assert!(self.child.try_wait().expect("wait").is_some(), "restart only a stopped process");
@@ -213,4 +218,13 @@ impl Drop for Gigcover {
             let _ = pg.stop();
         }
     }
+}
+
+/// CPU time (user and system) process `pid` has used so far, from `/proc` (Linux).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) start at the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }

@@ -67,6 +67,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub services: Topology,
     pub log_filter: String,
+    pub trace_filter: String,
 }
 
 /// The merged layers; read sections out of it with [`Config::section`].
@@ -141,6 +142,7 @@ impl Config {
             auth: self.section("auth")?,
             services: self.section("services")?,
             log_filter: log.filter,
+            trace_filter: log.traces,
         };
         if environment.is_production() {
             if settings.database.url.is_none() {
@@ -160,12 +162,18 @@ impl Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct LogSettings {
+    /// What is logged.
     filter: String,
+    /// Which spans are traced, whatever is logged.
+    traces: String,
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { filter: "info,sqlx=warn,actix_server=warn,h2=warn,tonic=warn,hyper=warn,opentelemetry=warn".into() }
+        Self {
+            filter: "info,sqlx=warn,actix_server=warn,h2=warn,tonic=warn,hyper=warn,opentelemetry=warn".into(),
+            traces: "info,sqlx=off,h2=off,tonic=off,hyper=off,tower=off,opentelemetry=off".into(),
+        }
     }
 }
 

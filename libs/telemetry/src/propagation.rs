@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::TraceContextExt as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// A stored W3C trace context.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -25,9 +24,10 @@ pub fn extract_context(carrier: &dyn Extractor) -> Context {
     opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier))
 }
 
-/// The trace context of the current `tracing` span, ready to store, if it has one.
+/// The current trace context (of the `tracing` span entered, or of the request being
+/// served), ready to store, if there is one.
 pub fn current_trace_parent() -> Option<TraceParent> {
-    let cx = tracing::Span::current().context();
+    let cx = Context::current();
     if !cx.span().span_context().is_valid() {
         return None;
     }

@@ -35,6 +35,13 @@ impl ServiceTracer {
     }
 }
 
+impl ServiceTracer {
+    /// The tracer of one service (the process's own for a name it does not run).
+    pub(crate) fn for_service(&self, service: &str) -> &SdkTracer {
+        self.by_service.get(service).unwrap_or(&self.process)
+    }
+}
+
 impl Tracer for ServiceTracer {
     type Span = opentelemetry_sdk::trace::Span;
 

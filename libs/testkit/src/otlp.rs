@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,8 +60,14 @@ struct Received {
     raw: String,
 }
 
+/// What the receiver got; a counting sink keeps only the number of spans (what a
+/// collector's decoding costs, without a test's bookkeeping).
 #[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Received>>);
+struct Sink {
+    received: Arc<Mutex<Received>>,
+    counting: bool,
+    spans: Arc<AtomicUsize>,
+}
 
 fn text(v: &Option<AnyValue>) -> String {
     match v.as_ref().and_then(|v| v.value.as_ref()) {
@@ -92,7 +99,12 @@ impl TraceService for Sink {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let req = request.into_inner();
-        let mut r = self.0.lock().map_err(|_| tonic::Status::internal("poisoned"))?;
+        let n = req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|s| s.spans.len()).sum();
+        self.spans.fetch_add(n, Ordering::Relaxed);
+        if self.counting {
+            return Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }));
+        }
+        let mut r = self.received.lock().map_err(|_| tonic::Status::internal("poisoned"))?;
         r.raw.push_str(&format!("{req:?}\n"));
         for rs in &req.resource_spans {
             let service = service_of(&rs.resource);
@@ -120,7 +132,10 @@ impl LogsService for Sink {
         request: tonic::Request<ExportLogsServiceRequest>,
     ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
         let req = request.into_inner();
-        let mut r = self.0.lock().map_err(|_| tonic::Status::internal("poisoned"))?;
+        if self.counting {
+            return Ok(tonic::Response::new(ExportLogsServiceResponse { partial_success: None }));
+        }
+        let mut r = self.received.lock().map_err(|_| tonic::Status::internal("poisoned"))?;
         r.raw.push_str(&format!("{req:?}\n"));
         for rl in &req.resource_logs {
             let service = service_of(&rl.resource);
@@ -146,7 +161,10 @@ impl MetricsService for Sink {
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
         use opentelemetry_proto::tonic::metrics::v1::metric::Data;
         let req = request.into_inner();
-        let mut r = self.0.lock().map_err(|_| tonic::Status::internal("poisoned"))?;
+        if self.counting {
+            return Ok(tonic::Response::new(ExportMetricsServiceResponse { partial_success: None }));
+        }
+        let mut r = self.received.lock().map_err(|_| tonic::Status::internal("poisoned"))?;
         r.raw.push_str(&format!("{req:?}\n"));
         for rm in &req.resource_metrics {
             let service = service_of(&rm.resource);
@@ -177,9 +195,23 @@ pub struct OtlpReceiver {
 
 impl OtlpReceiver {
     pub async fn start() -> Self {
+        Self::serve(Sink::default()).await
+    }
+
+    /// A receiver that decodes everything and counts the spans, keeping nothing (for
+    /// benchmarks, where a test's bookkeeping would be charged to the exporter).
+    pub async fn start_counting() -> Self {
+        Self::serve(Sink { counting: true, ..Sink::default() }).await
+    }
+
+    /// Spans received so far (also by a counting receiver).
+    pub fn span_count(&self) -> usize {
+        self.sink.spans.load(Ordering::Relaxed)
+    }
+
+    async fn serve(sink: Sink) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the OTLP receiver");
         let addr = listener.local_addr().expect("local address");
-        let sink = Sink::default();
         let stop = CancellationToken::new();
         let incoming = tonic::transport::server::TcpIncoming::from(listener);
         let server = tonic::transport::Server::builder()
@@ -197,20 +229,20 @@ impl OtlpReceiver {
     }
 
     pub fn spans(&self) -> Vec<ReceivedSpan> {
-        self.sink.0.lock().map(|r| r.spans.clone()).unwrap_or_default()
+        self.sink.received.lock().map(|r| r.spans.clone()).unwrap_or_default()
     }
 
     pub fn logs(&self) -> Vec<ReceivedLog> {
-        self.sink.0.lock().map(|r| r.logs.clone()).unwrap_or_default()
+        self.sink.received.lock().map(|r| r.logs.clone()).unwrap_or_default()
     }
 
     pub fn metrics(&self) -> Vec<ReceivedMetric> {
-        self.sink.0.lock().map(|r| r.metrics.clone()).unwrap_or_default()
+        self.sink.received.lock().map(|r| r.metrics.clone()).unwrap_or_default()
     }
 
     /// Everything received, printed: for asserting that something was never sent.
     pub fn raw(&self) -> String {
-        self.sink.0.lock().map(|r| r.raw.clone()).unwrap_or_default()
+        self.sink.received.lock().map(|r| r.raw.clone()).unwrap_or_default()
     }
 
     /// Waits until `done(spans)` holds, up to `timeout`; returns the spans either way.

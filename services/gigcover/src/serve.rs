@@ -18,6 +18,7 @@ fn telemetry(config: &Config, targets: &Targets) -> anyhow::Result<TelemetryGuar
         version: env!("CARGO_PKG_VERSION"),
         environment: settings.environment.as_str().to_owned(),
         log_filter: settings.log_filter.clone(),
+        trace_filter: settings.trace_filter.clone(),
     })
 }
 

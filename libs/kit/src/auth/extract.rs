@@ -64,11 +64,9 @@ impl FromRequest for Principal {
                     verifier.verify(&token?).await?
                 }
             };
-            let span = tracing::Span::current();
-            span.record("enduser.role", principal.role.as_str());
-            if let Some(tenant) = principal.tenant.as_deref() {
-                span.record("gigcover.tenant", tenant);
-            }
+            let role = opentelemetry::KeyValue::new("enduser.role", principal.role.as_str());
+            let tenant = principal.tenant.clone().map(|t| opentelemetry::KeyValue::new("gigcover.tenant", t));
+            gigcover_telemetry::annotate_server_span(std::iter::once(role).chain(tenant));
             Ok(principal)
         })
     }

@@ -1,7 +1,8 @@
 //! The middleware every request passes through: it names the request (request id), opens
-//! its server span (HTTP semantic conventions, parent taken from the W3C `traceparent`
-//! header), runs it inside its service (see `gigcover_telemetry::in_service`), records the
-//! RED metrics, and makes sure every error leaves as problem+json, whoever produced it.
+//! its server span (`gigcover_telemetry::start_server_span`: HTTP semantic conventions,
+//! parent taken from the W3C `traceparent` header), runs it inside its service (see
+//! `gigcover_telemetry::in_service`), records the RED metrics, and makes sure every error
+//! leaves as problem+json, whoever produced it.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -14,9 +15,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{HttpMessage, ResponseError};
 use futures::future::LocalBoxFuture;
-use tracing::Instrument as _;
-use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::FutureExt as _;
 
 use super::metrics::HttpMetrics;
 use crate::drill::{Drill, Effect};
@@ -134,25 +134,26 @@ where
         let id = request_id(req.headers());
         let route = req.match_pattern().unwrap_or_else(|| "default".to_owned());
         let method = req.method().to_string();
-        let span = tracing::info_span!(
-            "http.server",
-            otel.name = %format!("{method} {route}"),
-            otel.kind = "server",
-            otel.status_code = Empty,
-            http.request.method = %method,
-            http.route = %route,
-            url.path = %req.path(),
-            http.response.status_code = Empty,
-            error.type = Empty,
-            request.id = %id,
-            enduser.role = Empty,
-            gigcover.tenant = Empty,
-            gigcover.service = name,
+        let parent = if req.headers().contains_key("traceparent") {
+            gigcover_telemetry::extract_context(&HeaderExtractor(req.headers()))
+        } else {
+            opentelemetry::Context::new()
+        };
+        let span = gigcover_telemetry::start_server_span(
+            name,
+            format!("{method} {route}"),
+            vec![
+                KeyValue::new("http.request.method", method.clone()),
+                KeyValue::new("http.route", route.clone()),
+                KeyValue::new("url.path", req.path().to_owned()),
+                KeyValue::new("request.id", id.clone()),
+            ],
+            &parent,
         );
-        let _ = span.set_parent(gigcover_telemetry::extract_context(&HeaderExtractor(req.headers())));
         req.extensions_mut().insert(RequestId(id.clone()));
 
         let effect = if drillable(req.path()) { drill.effect(rand_percent()) } else { Effect::None };
+        let ended = span.clone();
         let work = async move {
             // Handlers' errors arrive as responses; an `Err` here only comes from the
             // framework itself, which answers it with the error's own response.
@@ -180,17 +181,17 @@ where
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
             }
-            let span = tracing::Span::current();
-            span.record("http.response.status_code", status.as_u16());
-            if status.is_server_error() {
-                span.record("otel.status_code", "ERROR");
-                span.record("error.type", status.as_str());
+            if let Some(cx) = &ended {
+                gigcover_telemetry::end_server_span(cx, status.as_u16());
             }
             let secs = started.elapsed().as_secs_f64();
             metrics.record(&method, &route, status.as_u16(), secs);
             signals.record(&method, &route, status.as_u16(), secs);
             Ok(res)
         };
-        Box::pin(gigcover_telemetry::in_service(name, work.instrument(span)))
+        match span {
+            Some(cx) => Box::pin(gigcover_telemetry::in_service(name, work.with_context(cx))),
+            None => Box::pin(gigcover_telemetry::in_service(name, work)),
+        }
     }
 }

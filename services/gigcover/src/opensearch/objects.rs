@@ -124,6 +124,13 @@ mod tests {
                 assert!(saved.iter().any(|s| s["id"] == r["id"]), "{} refers to missing {}", o["id"], r["id"]);
             }
         }
+        // Every visualization picks its metric by name (the index holds every metric).
+        for v in saved.iter().filter(|o| o["type"] == "visualization") {
+            let search: Value =
+                serde_json::from_str(v["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"].as_str().unwrap())
+                    .unwrap();
+            assert!(search["query"]["query"].as_str().unwrap().starts_with("name:"), "{}", v["id"]);
+        }
         assert!(all(Retention { hot_days: 7, delete_days: 7 }).is_err());
     }
 }
