@@ -57,7 +57,7 @@ pub async fn insured_by_day(
     infer_gap: Ms,
 ) -> sqlx::Result<BTreeMap<NaiveDate, Ms>> {
     let mut conn = pool.acquire().await?;
-    let loaded = Loaded::around(&mut conn, worker, tz, from, to, infer_gap).await?;
+    let loaded = Loaded::times_around(&mut conn, worker, tz, from, to, infer_gap).await?;
     let mut out = BTreeMap::new();
     let mut d = from;
     while d <= to {

@@ -15,7 +15,7 @@ use crate::engine::calendar::{DayWindow, local_date};
 use crate::engine::day::{DayFigures, Share, figures};
 use crate::engine::timeline::Timeline;
 use crate::engine::{Kind, MS_PER_HOUR, Ms, Piece};
-use crate::store::{self, StoredInterval};
+use crate::store::{self, IntervalTime, StoredInterval};
 
 /// How far either side of a day its figures look (for inferred online time and
 /// insured-time definitions).
@@ -52,7 +52,7 @@ impl EarningsSum {
 /// sorted order.
 pub struct Loaded {
     pub platforms: Vec<String>,
-    /// `pieces[i]` is `rows[i]`.
+    /// `pieces[i]` is `rows[i]` (rows are empty where only the times were loaded).
     pub pieces: Vec<Piece>,
     pub rows: Vec<StoredInterval>,
     /// The longest interval, so a window's pieces are found by binary search on starts.
@@ -66,19 +66,20 @@ pub struct Loaded {
 impl Loaded {
     pub fn new(mut rows: Vec<StoredInterval>, infer_gap: Ms) -> Self {
         rows.sort_by(|a, b| (a.start, &a.platform, &a.external_id).cmp(&(b.start, &b.platform, &b.external_id)));
-        let mut names: Vec<&str> = rows.iter().map(|r| r.platform.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        let platforms: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-        let pieces = rows
-            .iter()
-            .map(|r| Piece {
-                platform: names.binary_search(&r.platform.as_str()).unwrap_or(0),
-                kind: if r.kind == "session" { Kind::Session } else { Kind::Engagement },
-                start: r.start.timestamp_millis(),
-                end: r.end.timestamp_millis(),
-            })
-            .collect::<Vec<Piece>>();
+        let (platforms, pieces) =
+            pieces_of(rows.iter().map(|r| (r.platform.as_str(), r.kind.as_str(), r.start, r.end)));
+        Self::of(platforms, pieces, rows, infer_gap)
+    }
+
+    /// Only the times, already in order (`store::load_times`): enough for timelines, not for
+    /// `compute_day`, which also needs the rows' jobs and earnings.
+    pub fn times(times: &[IntervalTime], infer_gap: Ms) -> Self {
+        let (platforms, pieces) =
+            pieces_of(times.iter().map(|t| (t.platform.as_str(), t.kind.as_str(), t.start, t.end)));
+        Self::of(platforms, pieces, Vec::new(), infer_gap)
+    }
+
+    fn of(platforms: Vec<String>, pieces: Vec<Piece>, rows: Vec<StoredInterval>, infer_gap: Ms) -> Self {
         let longest = pieces.iter().map(|p| p.end - p.start).max().unwrap_or(0);
         Self { platforms, pieces, rows, longest, infer_gap, whole: std::sync::OnceLock::new() }
     }
@@ -94,6 +95,20 @@ impl Loaded {
         let lo = self.pieces.partition_point(|p| p.start < from - self.longest);
         let hi = self.pieces.partition_point(|p| p.start < to);
         lo..hi.max(lo)
+    }
+
+    /// The times of the worker's intervals that any of the days `first..=last` may look
+    /// at (for reads: insured time, activity at an instant).
+    pub async fn times_around(
+        conn: &mut PgConnection,
+        worker: Uuid,
+        tz: Tz,
+        first: NaiveDate,
+        last: NaiveDate,
+        infer_gap: Ms,
+    ) -> sqlx::Result<Self> {
+        let (from, to) = context(tz, first, last);
+        Ok(Self::times(&store::load_times(conn, worker, from, to).await?, infer_gap))
     }
 
     /// Loads the worker's intervals that any of the days `first..=last` may look at.
@@ -117,6 +132,24 @@ impl Loaded {
         let near: Vec<Piece> = self.pieces[self.near(from, to)].iter().copied().filter(|p| p.end > from).collect();
         Timeline::build(&near, self.platforms.len(), infer_gap)
     }
+}
+
+/// The platforms (sorted) and the pieces of intervals given in order.
+fn pieces_of<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str, DateTime<Utc>, DateTime<Utc>)> + Clone,
+) -> (Vec<String>, Vec<Piece>) {
+    let mut names: Vec<&str> = items.clone().map(|(platform, ..)| platform).collect();
+    names.sort_unstable();
+    names.dedup();
+    let pieces = items
+        .map(|(platform, kind, start, end)| Piece {
+            platform: names.binary_search(&platform).unwrap_or(0),
+            kind: if kind == "session" { Kind::Session } else { Kind::Engagement },
+            start: start.timestamp_millis(),
+            end: end.timestamp_millis(),
+        })
+        .collect();
+    (names.iter().map(|n| (*n).to_owned()).collect(), pieces)
 }
 
 /// The instants the days `first..=last` look at.

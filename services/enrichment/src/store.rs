@@ -114,3 +114,34 @@ pub async fn zone(conn: &mut PgConnection, worker: Uuid) -> sqlx::Result<Option<
         .fetch_optional(conn)
         .await
 }
+
+/// When and where a worker was online or engaged: what insured-time definitions and
+/// `activity-at` read (no money or distance to decode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalTime {
+    pub platform: String,
+    pub kind: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// The times of the worker's intervals overlapping `[from, to)`, in [`load`]'s order.
+pub async fn load_times(
+    conn: &mut PgConnection,
+    worker: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sqlx::Result<Vec<IntervalTime>> {
+    let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT platform_id, kind, starts_at, ends_at
+         FROM intervals
+         WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2 AND starts_at > $2 - interval '2 days'
+         ORDER BY starts_at, platform_id, external_id",
+    )
+    .bind(worker)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(platform, kind, start, end)| IntervalTime { platform, kind, start, end }).collect())
+}

@@ -40,7 +40,7 @@ SELECT * FROM pricing.policies WHERE id = :pid;
 SELECT time_zone FROM enrichment.worker_zones WHERE worker_id = :wid;
 SELECT name, version, description, spec FROM enrichment.insured_time_definitions
   WHERE name = 'job-plus-15m' ORDER BY version DESC LIMIT 1;
-SELECT platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version
+SELECT platform_id, kind, starts_at, ends_at
   FROM enrichment.intervals
   WHERE worker_id = :wid AND starts_at < now() - (:d - 2) * interval '1 day'
     AND ends_at > now() - (:d + 1) * interval '1 day' AND starts_at > now() - (:d + 3) * interval '1 day'

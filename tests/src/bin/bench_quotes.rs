@@ -4,7 +4,7 @@
 //!    worker's 12-week profile from enrichment over HTTP, the premium, the quote stored and
 //!    `quote.created` published) under `wrk`, against `pgbench -M prepared` running a
 //!    script of the database statements one quote executes (the products read, the
-//!    worker's zone, days and intervals reads, the quote insert, the outbox lock and
+//!    worker's zone, days and interval times reads, the quote insert, the outbox lock and
 //!    insert), with the same number of clients on the same cluster. Medians of `--rounds`
 //!    alternating rounds and their ratio (goal >= 0.5).
 //! 2. Latency at half the measured quote rate, open loop: p50 and p99 (goal p99 < 10 ms).
@@ -47,7 +47,7 @@ SELECT time_zone FROM enrichment.worker_zones WHERE worker_id = :wid;
 SELECT day, online_ms, engaged_ms, multi_app_ms, night_engaged_ms, weekend_engaged_ms, online_inferred, jobs,
        distance_km, earnings, platforms
   FROM enrichment.worker_days WHERE worker_id = :wid AND day BETWEEN current_date - 83 AND current_date ORDER BY day;
-SELECT platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version
+SELECT platform_id, kind, starts_at, ends_at
   FROM enrichment.intervals
   WHERE worker_id = :wid AND starts_at < now() AND ends_at > now() - interval '85 days'
     AND starts_at > now() - interval '87 days'

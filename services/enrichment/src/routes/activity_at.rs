@@ -67,7 +67,7 @@ pub async fn get(
     let date = local_date(tz, t);
     let mut conn = state.pool.acquire().await?;
     let infer_gap = state.settings.infer_gap_ms();
-    let loaded = Loaded::around(&mut conn, worker, tz, date, date, infer_gap).await?;
+    let loaded = Loaded::times_around(&mut conn, worker, tz, date, date, infer_gap).await?;
     drop(conn);
     // The same timeline the stored day was computed from.
     let timeline = loaded.timeline(&DayWindow::new(tz, date), infer_gap);
