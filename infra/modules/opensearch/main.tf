@@ -154,10 +154,34 @@ resource "aws_opensearch_domain" "this" {
   tags = var.tags
 }
 
-# Data Prepper writes to the domain with this role (IRSA); the domain's security plugin maps
-# it to a role that may write the otel-* indices (done once with the security API).
-resource "aws_iam_role" "data_prepper" {
-  name = "${var.name}-data-prepper"
+# The service accounts that use the domain, each with its own role (IRSA):
+# - Data Prepper writes the otel-* indices (the domain's security plugin maps its role to
+#   one that may, done once with the security API);
+# - the ops service evaluates the SLOs from the indexed spans and metric points
+#   (ops.opensearch): it may only search those indices.
+locals {
+  domain_roles = {
+    data_prepper = {
+      name            = "data-prepper"
+      service_account = "gigcover-data-prepper"
+      actions         = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
+      resources       = ["${aws_opensearch_domain.this.arn}/*"]
+    }
+    ops_reader = {
+      name            = "ops-slo-reader"
+      service_account = "gigcover-ops"
+      actions         = ["es:ESHttpGet", "es:ESHttpPost"]
+      resources = [
+        "${aws_opensearch_domain.this.arn}/otel-v1-apm-span-*/_search",
+        "${aws_opensearch_domain.this.arn}/metrics-otel-v1-*/_search",
+      ]
+    }
+  }
+}
+
+resource "aws_iam_role" "domain" {
+  for_each = local.domain_roles
+  name     = "${var.name}-${each.value.name}"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -166,7 +190,7 @@ resource "aws_iam_role" "data_prepper" {
       Action    = "sts:AssumeRoleWithWebIdentity"
       Condition = {
         StringEquals = {
-          "${var.oidc_issuer}:sub" = "system:serviceaccount:${var.namespace}:gigcover-data-prepper"
+          "${var.oidc_issuer}:sub" = "system:serviceaccount:${var.namespace}:${each.value.service_account}"
           "${var.oidc_issuer}:aud" = "sts.amazonaws.com"
         }
       }
@@ -175,62 +199,38 @@ resource "aws_iam_role" "data_prepper" {
   tags = var.tags
 }
 
-resource "aws_iam_role_policy" "data_prepper" {
-  role = aws_iam_role.data_prepper.id
+resource "aws_iam_role_policy" "domain" {
+  for_each = local.domain_roles
+  role     = aws_iam_role.domain[each.key].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
       Effect   = "Allow"
-      Action   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"]
-      Resource = "${aws_opensearch_domain.this.arn}/*"
+      Action   = each.value.actions
+      Resource = each.value.resources
     }]
   })
 }
 
-# The ops service evaluates the SLOs from the indexed spans and metric points
-# (ops.opensearch): it may only search those indices.
-resource "aws_iam_role" "ops_reader" {
-  name = "${var.name}-ops-slo-reader"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Federated = var.oidc_provider_arn }
-      Action    = "sts:AssumeRoleWithWebIdentity"
-      Condition = {
-        StringEquals = {
-          "${var.oidc_issuer}:sub" = "system:serviceaccount:${var.namespace}:gigcover-ops"
-          "${var.oidc_issuer}:aud" = "sts.amazonaws.com"
-        }
-      }
-    }]
-  })
-  tags = var.tags
+# Data Prepper's role and policy existed before the ops role; keep them in the state.
+moved {
+  from = aws_iam_role.data_prepper
+  to   = aws_iam_role.domain["data_prepper"]
 }
 
-resource "aws_iam_role_policy" "ops_reader" {
-  role = aws_iam_role.ops_reader.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect = "Allow"
-      Action = ["es:ESHttpGet", "es:ESHttpPost"]
-      Resource = [
-        "${aws_opensearch_domain.this.arn}/otel-v1-apm-span-*/_search",
-        "${aws_opensearch_domain.this.arn}/metrics-otel-v1-*/_search",
-      ]
-    }]
-  })
+moved {
+  from = aws_iam_role_policy.data_prepper
+  to   = aws_iam_role_policy.domain["data_prepper"]
 }
 
 output "ops_role_arn" {
   description = "The chart's components.ops.roleArn (the SLO source reads the domain)."
-  value       = aws_iam_role.ops_reader.arn
+  value       = aws_iam_role.domain["ops_reader"].arn
 }
 
 output "data_prepper_role_arn" {
   description = "The chart's otel.dataPrepper.roleArn."
-  value       = aws_iam_role.data_prepper.arn
+  value       = aws_iam_role.domain["data_prepper"].arn
 }
 
 output "endpoint" {

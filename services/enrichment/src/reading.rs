@@ -13,7 +13,7 @@ use crate::engine::calendar::DayWindow;
 use crate::engine::day::{Share, within};
 use crate::engine::definitions::DefinitionSpec;
 use crate::engine::{MS_PER_HOUR, Ms};
-use crate::recompute::{EarningsSum, Loaded};
+use crate::recompute::{EarningsSum, Load, Loaded};
 
 /// One stored worker-day.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -57,7 +57,7 @@ pub async fn insured_by_day(
     infer_gap: Ms,
 ) -> sqlx::Result<BTreeMap<NaiveDate, Ms>> {
     let mut conn = pool.acquire().await?;
-    let loaded = Loaded::times_around(&mut conn, worker, tz, from, to, infer_gap).await?;
+    let loaded = Loaded::around(&mut conn, worker, tz, (from, to), Load::Times, infer_gap).await?;
     let mut out = BTreeMap::new();
     let mut d = from;
     while d <= to {

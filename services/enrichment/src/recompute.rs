@@ -48,6 +48,13 @@ impl EarningsSum {
     }
 }
 
+/// What [`Loaded::around`] reads of each interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    Rows,
+    Times,
+}
+
 /// A worker's intervals around some days, sorted by start, with their platforms indexed in
 /// sorted order.
 pub struct Loaded {
@@ -97,31 +104,22 @@ impl Loaded {
         lo..hi.max(lo)
     }
 
-    /// The times of the worker's intervals that any of the days `first..=last` may look
-    /// at (for reads: insured time, activity at an instant).
-    pub async fn times_around(
-        conn: &mut PgConnection,
-        worker: Uuid,
-        tz: Tz,
-        first: NaiveDate,
-        last: NaiveDate,
-        infer_gap: Ms,
-    ) -> sqlx::Result<Self> {
-        let (from, to) = context(tz, first, last);
-        Ok(Self::times(&store::load_times(conn, worker, from, to).await?, infer_gap))
-    }
-
-    /// Loads the worker's intervals that any of the days `first..=last` may look at.
+    /// Loads the worker's intervals that any of the days `first..=last` may look at: the
+    /// whole rows (to store days), or only their times (reads: insured time, activity at
+    /// an instant).
     pub async fn around(
         conn: &mut PgConnection,
         worker: Uuid,
         tz: Tz,
-        first: NaiveDate,
-        last: NaiveDate,
+        (first, last): (NaiveDate, NaiveDate),
+        what: Load,
         infer_gap: Ms,
     ) -> sqlx::Result<Self> {
         let (from, to) = context(tz, first, last);
-        Ok(Self::new(store::load(conn, worker, from, to).await?, infer_gap))
+        Ok(match what {
+            Load::Rows => Self::new(store::load(conn, worker, from, to).await?, infer_gap),
+            Load::Times => Self::times(&store::load_times(conn, worker, from, to).await?, infer_gap),
+        })
     }
 
     /// The timeline of the intervals within a day's context only: what insured-time
@@ -217,7 +215,7 @@ pub async fn recompute(
     infer_gap: Ms,
 ) -> anyhow::Result<()> {
     let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(()) };
-    let loaded = Loaded::around(conn, worker, tz, first, last, infer_gap).await?;
+    let loaded = Loaded::around(conn, worker, tz, (first, last), Load::Rows, infer_gap).await?;
     let computed: Vec<WorkerDay> = days.iter().filter_map(|&d| compute_day(&loaded, tz, d)).collect();
     let dates: Vec<NaiveDate> = days.iter().copied().collect();
     sqlx::query("DELETE FROM worker_days WHERE worker_id = $1 AND day = ANY($2)")

@@ -26,20 +26,27 @@ pub struct StoredInterval {
     pub version: i32,
 }
 
-/// The worker's intervals overlapping `[from, to)`, in a stable order. (Activities last at
+/// The rows of worker `$1` overlapping `[$2, $3)`, in a stable order. (Activities last at
 /// most 24 hours, which aggregation enforces; the lower bound on the start uses the index.)
+macro_rules! overlapping {
+    () => {
+        " FROM intervals
+         WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2 AND starts_at > $2 - interval '2 days'
+         ORDER BY starts_at, platform_id, external_id"
+    };
+}
+
+/// The worker's intervals overlapping `[from, to)`, in a stable order.
 pub async fn load(
     conn: &mut PgConnection,
     worker: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<StoredInterval>> {
-    sqlx::query_as(
-        "SELECT platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version
-         FROM intervals
-         WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2 AND starts_at > $2 - interval '2 days'
-         ORDER BY starts_at, platform_id, external_id",
-    )
+    sqlx::query_as(concat!(
+        "SELECT platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version",
+        overlapping!()
+    ))
     .bind(worker)
     .bind(from)
     .bind(to)
@@ -132,16 +139,12 @@ pub async fn load_times(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<IntervalTime>> {
-    let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT platform_id, kind, starts_at, ends_at
-         FROM intervals
-         WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2 AND starts_at > $2 - interval '2 days'
-         ORDER BY starts_at, platform_id, external_id",
-    )
-    .bind(worker)
-    .bind(from)
-    .bind(to)
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> =
+        sqlx::query_as(concat!("SELECT platform_id, kind, starts_at, ends_at", overlapping!()))
+            .bind(worker)
+            .bind(from)
+            .bind(to)
+            .fetch_all(conn)
+            .await?;
     Ok(rows.into_iter().map(|(platform, kind, start, end)| IntervalTime { platform, kind, start, end }).collect())
 }

@@ -12,7 +12,7 @@ use super::{State, zone_of};
 use crate::definitions;
 use crate::engine::calendar::{DayWindow, local_date};
 use crate::engine::spans::contains;
-use crate::recompute::Loaded;
+use crate::recompute::{Load, Loaded};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -67,7 +67,7 @@ pub async fn get(
     let date = local_date(tz, t);
     let mut conn = state.pool.acquire().await?;
     let infer_gap = state.settings.infer_gap_ms();
-    let loaded = Loaded::times_around(&mut conn, worker, tz, date, date, infer_gap).await?;
+    let loaded = Loaded::around(&mut conn, worker, tz, (date, date), Load::Times, infer_gap).await?;
     drop(conn);
     // The same timeline the stored day was computed from.
     let timeline = loaded.timeline(&DayWindow::new(tz, date), infer_gap);
