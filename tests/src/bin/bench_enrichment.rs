@@ -25,6 +25,11 @@ use gigcover_kit::auth::Role;
 use gigcover_localpg::LocalPostgres;
 use serde_json::json;
 
+/// The allocator the `gigcover` binary uses: the engine and the full recompute run in this
+/// process for their figures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Args {
     #[arg(long, default_value_t = 10_000_000)]
