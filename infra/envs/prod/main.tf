@@ -110,11 +110,6 @@ output "service_role_arns" {
   value       = module.environment.service_role_arns
 }
 
-output "ops_role_arn" {
-  description = "The chart's components.ops.roleArn."
-  value       = module.environment.ops_role_arn
-}
-
 output "data_prepper_role_arn" {
   description = "The chart's otel.dataPrepper.roleArn."
   value       = module.environment.data_prepper_role_arn

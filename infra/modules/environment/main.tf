@@ -171,12 +171,8 @@ output "cluster_name" {
 
 output "service_role_arns" {
   description = "The chart's components.<name>.roleArn."
-  value       = module.services.role_arns
-}
-
-output "ops_role_arn" {
-  description = "The chart's components.ops.roleArn."
-  value       = module.opensearch.ops_role_arn
+  # The ops service's role comes with the domain it may search.
+  value = merge(module.services.role_arns, { ops = module.opensearch.ops_role_arn })
 }
 
 output "data_prepper_role_arn" {

@@ -47,10 +47,14 @@ impl Answer {
         self.body.to_string().contains("no handler found")
     }
 
-    /// The body of a successful answer, or an error naming what was asked and the answer.
+    /// An error naming what was asked and what OpenSearch answered.
+    pub fn error(&self, what: &str) -> anyhow::Error {
+        anyhow::anyhow!("{what}: OpenSearch answered {} {}", self.status, self.body)
+    }
+
+    /// The body of a successful answer, or [`Answer::error`].
     pub fn ok(self, what: &str) -> anyhow::Result<Value> {
-        anyhow::ensure!(self.status.is_success(), "{what}: OpenSearch answered {} {}", self.status, self.body);
-        Ok(self.body)
+        if self.status.is_success() { Ok(self.body) } else { Err(self.error(what)) }
     }
 }
 

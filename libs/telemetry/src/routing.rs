@@ -14,8 +14,13 @@ use crate::{PROCESS_SERVICE, current_service};
 
 const SCOPE: &str = "gigcover";
 
-fn pick<'a, T>(by_service: &'a HashMap<&'static str, T>, fallback: &'a T) -> &'a T {
-    current_service().and_then(|s| by_service.get(s)).unwrap_or(fallback)
+/// The provider of `service` (by default the current one), else the process's own.
+fn pick<'a, T>(by_service: &'a HashMap<&'static str, T>, fallback: &'a T, service: Option<&str>) -> &'a T {
+    let found = match service {
+        Some(s) => by_service.get(s),
+        None => current_service().and_then(|s| by_service.get(s)),
+    };
+    found.unwrap_or(fallback)
 }
 
 #[derive(Clone)]
@@ -38,7 +43,7 @@ impl ServiceTracer {
 impl ServiceTracer {
     /// The tracer of one service (the process's own for a name it does not run).
     pub(crate) fn for_service(&self, service: &str) -> &SdkTracer {
-        self.by_service.get(service).unwrap_or(&self.process)
+        pick(&self.by_service, &self.process, Some(service))
     }
 }
 
@@ -46,7 +51,7 @@ impl Tracer for ServiceTracer {
     type Span = opentelemetry_sdk::trace::Span;
 
     fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> Self::Span {
-        pick(&self.by_service, &self.process).build_with_context(builder, parent_cx)
+        pick(&self.by_service, &self.process, None).build_with_context(builder, parent_cx)
     }
 }
 
@@ -87,10 +92,10 @@ impl opentelemetry::logs::Logger for ServiceLogger {
     }
 
     fn emit(&self, record: Self::LogRecord) {
-        pick(&self.by_service, &self.process).emit(record)
+        pick(&self.by_service, &self.process, None).emit(record)
     }
 
     fn event_enabled(&self, level: opentelemetry::logs::Severity, target: &str, name: Option<&str>) -> bool {
-        pick(&self.by_service, &self.process).event_enabled(level, target, name)
+        pick(&self.by_service, &self.process, None).event_enabled(level, target, name)
     }
 }

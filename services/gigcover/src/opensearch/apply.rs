@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use gigcover_kit::opensearch::{Answer, OpenSearch};
+use gigcover_kit::opensearch::OpenSearch;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -39,23 +39,6 @@ pub struct Target {
 }
 
 impl Target {
-    async fn call(
-        &self,
-        base: Option<&Url>,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> anyhow::Result<Answer> {
-        match base {
-            Some(b) => self.cluster.call_at(b, method, path, body).await,
-            None => self.cluster.call(method, path, body).await,
-        }
-    }
-
-    fn fail(what: &str, a: &Answer) -> anyhow::Error {
-        anyhow::anyhow!("{what}: the cluster answered {} {}", a.status, a.body)
-    }
-
     pub async fn apply(&self, object: &Object) -> anyhow::Result<Outcome> {
         match object {
             Object::IndexTemplate { name, body } => self.template(name, body).await,
@@ -70,7 +53,7 @@ impl Target {
         let mut desired = body.clone();
         desired["_meta"]["gigcover_hash"] = json!(hash);
         let path = format!("_index_template/{name}");
-        let got = self.call(None, Method::GET, &path, None).await?;
+        let got = self.cluster.call(Method::GET, &path, None).await?;
         let outcome = match got.status {
             StatusCode::NOT_FOUND => Outcome::Created,
             s if s.is_success() => {
@@ -80,18 +63,16 @@ impl Target {
                 }
                 Outcome::Updated
             }
-            _ => return Err(Self::fail(&path, &got)),
+            _ => return Err(got.error(&path)),
         };
-        let put = self.call(None, Method::PUT, &path, Some(&desired)).await?;
-        if !put.status.is_success() {
-            return Err(Self::fail(&path, &put));
-        }
+        let put = self.cluster.call(Method::PUT, &path, Some(&desired)).await?;
+        put.ok(&path)?;
         Ok(outcome)
     }
 
     async fn policy(&self, id: &str, body: &Value) -> anyhow::Result<Outcome> {
         let path = format!("_plugins/_ism/policies/{id}");
-        let got = self.call(None, Method::GET, &path, None).await?;
+        let got = self.cluster.call(Method::GET, &path, None).await?;
         if got.no_handler() {
             return Ok(Outcome::Unavailable("no ISM plugin".into()));
         }
@@ -104,18 +85,16 @@ impl Target {
                 let (seq, term) = (&got.body["_seq_no"], &got.body["_primary_term"]);
                 (Outcome::Updated, format!("{path}?if_seq_no={seq}&if_primary_term={term}"))
             }
-            _ => return Err(Self::fail(&path, &got)),
+            _ => return Err(got.error(&path)),
         };
-        let put = self.call(None, Method::PUT, &write, Some(body)).await?;
-        if !put.status.is_success() {
-            return Err(Self::fail(&path, &put));
-        }
+        let put = self.cluster.call(Method::PUT, &write, Some(body)).await?;
+        put.ok(&path)?;
         Ok(outcome)
     }
 
     async fn monitor(&self, name: &str, body: &Value) -> anyhow::Result<Outcome> {
         let search = json!({"query": {"match_phrase": {"monitor.name": name}}});
-        let found = self.call(None, Method::POST, "_plugins/_alerting/monitors/_search", Some(&search)).await?;
+        let found = self.cluster.call(Method::POST, "_plugins/_alerting/monitors/_search", Some(&search)).await?;
         if found.no_handler() {
             return Ok(Outcome::Unavailable("no Alerting plugin".into()));
         }
@@ -130,10 +109,8 @@ impl Target {
                 (Method::PUT, format!("_plugins/_alerting/monitors/{id}"), Outcome::Updated)
             }
         };
-        let put = self.call(None, method, &path, Some(body)).await?;
-        if !put.status.is_success() {
-            return Err(Self::fail(&path, &put));
-        }
+        let put = self.cluster.call(method, &path, Some(body)).await?;
+        put.ok(&path)?;
         Ok(outcome)
     }
 
@@ -149,22 +126,22 @@ impl Target {
                 o["type"].as_str().unwrap_or_default(),
                 o["id"].as_str().unwrap_or_default()
             );
-            let got = self.call(Some(base), Method::GET, &path, None).await?;
+            let got = self.cluster.call_at(base, Method::GET, &path, None).await?;
             match got.status {
                 StatusCode::NOT_FOUND => missing = true,
                 s if s.is_success() => differs |= !contains(&got.body["attributes"], &o["attributes"]),
-                _ => return Err(Self::fail(&path, &got)),
+                _ => return Err(got.error(&path)),
             }
         }
         if !missing && !differs {
             return Ok(Outcome::Unchanged);
         }
         let body = Value::Array(objects.to_vec());
-        let put =
-            self.call(Some(base), Method::POST, "api/saved_objects/_bulk_create?overwrite=true", Some(&body)).await?;
-        if !put.status.is_success() {
-            return Err(Self::fail("saved objects", &put));
-        }
+        let put = self
+            .cluster
+            .call_at(base, Method::POST, "api/saved_objects/_bulk_create?overwrite=true", Some(&body))
+            .await?;
+        put.ok("saved objects")?;
         Ok(if differs { Outcome::Updated } else { Outcome::Created })
     }
 }
