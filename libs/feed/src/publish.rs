@@ -29,7 +29,13 @@ pub async fn publish_within(conn: &mut PgConnection, events: &[NewEvent]) -> Res
     let parents: Vec<Option<&str>> = traces.iter().map(|t| t.map(|t| t.traceparent.as_str())).collect();
     let states: Vec<Option<&str>> = traces.iter().map(|t| t.and_then(|t| t.tracestate.as_deref())).collect();
 
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox'))").execute(&mut *conn).await?;
+    // The lock, and the wake-up for the feed's listeners (Postgres delivers it at commit,
+    // and only if the transaction commits), in one round trip.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox')), pg_notify(current_schema() || '_outbox', '')",
+    )
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "INSERT INTO outbox (position, event_id, event_type, payload, traceparent, tracestate)
          SELECT nextval('outbox_position'), e.id, e.type, e.payload, e.traceparent, e.tracestate
@@ -44,6 +50,5 @@ pub async fn publish_within(conn: &mut PgConnection, events: &[NewEvent]) -> Res
     .bind(&states)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')").execute(&mut *conn).await?;
     Ok(())
 }

@@ -38,6 +38,9 @@ pub fn connect_options(url: &SecretString, schema: &str) -> anyhow::Result<PgCon
     Ok(options.options([("search_path", format!("{schema},public"))]).application_name(&format!("gigcover-{schema}")))
 }
 
+/// A connection idle this long is pinged before it is handed out.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// A lazily-connecting pool for one service: start-up does not fail while Postgres restarts,
 /// and requests answer 503 after `acquire_timeout_ms` instead of hanging.
 pub fn pool(settings: &DatabaseSettings, url: &SecretString, schema: &str) -> anyhow::Result<PgPool> {
@@ -46,7 +49,18 @@ pub fn pool(settings: &DatabaseSettings, url: &SecretString, schema: &str) -> an
         .min_connections(0)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
         .idle_timeout(Duration::from_secs(300))
-        .test_before_acquire(true)
+        // sqlx pings every connection it takes back (a round trip per release); pinging it
+        // again on every acquire doubled that. Only a connection idle long enough for the
+        // server to have gone away since is pinged before use (a broken one is replaced).
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(connect_options(url, schema)?))
 }
 

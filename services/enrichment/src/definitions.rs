@@ -22,18 +22,18 @@ fn from_row((name, version, description, spec): Row) -> Definition {
 }
 
 /// The latest version of every definition.
-pub async fn latest(pool: &PgPool) -> ApiResult<Vec<Definition>> {
+pub async fn latest(db: impl sqlx::PgExecutor<'_>) -> ApiResult<Vec<Definition>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT DISTINCT ON (name) name, version, description, spec FROM insured_time_definitions
          ORDER BY name, version DESC",
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
 
 /// `name` (its latest version) or `name@version`.
-pub async fn resolve(pool: &PgPool, reference: &str) -> ApiResult<Definition> {
+pub async fn resolve(db: impl sqlx::PgExecutor<'_>, reference: &str) -> ApiResult<Definition> {
     let (name, version) = match reference.split_once('@') {
         Some((n, v)) => (
             n,
@@ -49,7 +49,7 @@ pub async fn resolve(pool: &PgPool, reference: &str) -> ApiResult<Definition> {
     )
     .bind(name)
     .bind(version)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     row.map(from_row).ok_or_else(|| ApiError::not_found(format!("insured-time definition {reference}")))
 }
@@ -65,7 +65,7 @@ pub struct Resolved {
 const LATEST_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Resolved {
-    pub async fn resolve(&self, pool: &PgPool, reference: &str) -> ApiResult<Definition> {
+    pub async fn resolve(&self, db: impl sqlx::PgExecutor<'_>, reference: &str) -> ApiResult<Definition> {
         let fresh = |at: &std::time::Instant| reference.contains('@') || at.elapsed() < LATEST_TTL;
         if let Ok(cache) = self.cache.lock()
             && let Some((def, at)) = cache.get(reference)
@@ -73,7 +73,7 @@ impl Resolved {
         {
             return Ok(def.clone());
         }
-        let def = resolve(pool, reference).await?;
+        let def = resolve(db, reference).await?;
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 1000 {
                 cache.clear();

@@ -6,7 +6,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::engine::calendar::DayWindow;
@@ -32,7 +32,7 @@ pub struct DayRow {
 }
 
 /// The worker's stored days `from..=to`.
-pub async fn days(pool: &PgPool, worker: Uuid, from: NaiveDate, to: NaiveDate) -> sqlx::Result<Vec<DayRow>> {
+pub async fn days(conn: &mut PgConnection, worker: Uuid, from: NaiveDate, to: NaiveDate) -> sqlx::Result<Vec<DayRow>> {
     sqlx::query_as(
         "SELECT day, online_ms, engaged_ms, multi_app_ms, night_engaged_ms, weekend_engaged_ms, online_inferred,
                 jobs, distance_km, earnings, platforms
@@ -41,14 +41,14 @@ pub async fn days(pool: &PgPool, worker: Uuid, from: NaiveDate, to: NaiveDate) -
     .bind(worker)
     .bind(from)
     .bind(to)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
 }
 
 /// Insured milliseconds per local day `from..=to` under `spec`, each day from its own
 /// context exactly as stored days are computed.
 pub async fn insured_by_day(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     worker: Uuid,
     tz: Tz,
     from: NaiveDate,
@@ -56,8 +56,7 @@ pub async fn insured_by_day(
     spec: &DefinitionSpec,
     infer_gap: Ms,
 ) -> sqlx::Result<BTreeMap<NaiveDate, Ms>> {
-    let mut conn = pool.acquire().await?;
-    let loaded = Loaded::around(&mut conn, worker, tz, (from, to), Load::Times, infer_gap).await?;
+    let loaded = Loaded::around(conn, worker, tz, (from, to), Load::Times, infer_gap).await?;
     let mut out = BTreeMap::new();
     let mut d = from;
     while d <= to {

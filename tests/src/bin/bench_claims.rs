@@ -64,7 +64,7 @@ INSERT INTO claims.claim_status_history (claim_id, status, actor, reason, eviden
 SELECT * FROM claims.claims WHERE id = :cid;
 SELECT status, actor, reason, at FROM claims.claim_status_history WHERE claim_id = :cid ORDER BY id;
 SELECT id, content_type, size_bytes, sha256, created_at FROM claims.claim_attachments WHERE claim_id = :cid;
-SELECT pg_advisory_xact_lock(hashtext('claims.outbox'));
+SELECT pg_advisory_xact_lock(hashtext('claims.outbox')), pg_notify('claims_outbox', '');
 INSERT INTO claims.outbox (position, event_id, event_type, payload)
   VALUES (nextval('claims.outbox_position'), gen_random_uuid(), 'claim.filed', '{}'),
          (nextval('claims.outbox_position'), gen_random_uuid(), 'claim.verified', '{}');

@@ -57,7 +57,7 @@ INSERT INTO pricing.quotes (id, insurer_id, worker_id, product_id, tariff_versio
                             valid_until, coverage)
   SELECT gen_random_uuid(), 'acme', :wid, p.id, 1, 12.34, 'EUR', '{}', '[]', now() + interval '7 days', '{}'
   FROM pricing.products p WHERE p.insurer_id = 'acme' LIMIT 1;
-SELECT pg_advisory_xact_lock(hashtext('pricing.outbox'));
+SELECT pg_advisory_xact_lock(hashtext('pricing.outbox')), pg_notify('pricing_outbox', '');
 INSERT INTO pricing.outbox (position, event_id, event_type, payload)
   VALUES (nextval('pricing.outbox_position'), gen_random_uuid(), 'quote.created', '{}');
 COMMIT;

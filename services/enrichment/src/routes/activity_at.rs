@@ -58,14 +58,14 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let query = Query::<AtQuery>::parse(&req)?;
     let worker = reader.worker;
-    let tz = zone_of(&state.pool, worker).await?;
+    let mut conn = state.pool.acquire().await?;
+    let tz = zone_of(&mut conn, worker).await?;
     let defs = match &query.definition {
-        Some(d) => vec![state.definitions.resolve(&state.pool, d).await?],
-        None => definitions::latest(&state.pool).await?,
+        Some(d) => vec![state.definitions.resolve(&mut *conn, d).await?],
+        None => definitions::latest(&mut *conn).await?,
     };
     let t = query.t.timestamp_millis();
     let date = local_date(tz, t);
-    let mut conn = state.pool.acquire().await?;
     let infer_gap = state.settings.infer_gap_ms();
     let loaded = Loaded::around(&mut conn, worker, tz, (date, date), Load::Times, infer_gap).await?;
     drop(conn);

@@ -103,19 +103,20 @@ pub async fn compute(state: &State, worker: uuid::Uuid, query: &HoursQuery, earn
         return Err(ApiError::bad_request("invalid_query", format!("a range covers at most {MAX_DAYS} days")));
     }
     let granularity = query.granularity.unwrap_or(Granularity::Day);
-    let tz = zone_of(&state.pool, worker).await?;
+    let mut conn = state.pool.acquire().await?;
+    let tz = zone_of(&mut conn, worker).await?;
     let definition = match &query.definition {
-        Some(d) => Some(state.definitions.resolve(&state.pool, d).await?),
+        Some(d) => Some(state.definitions.resolve(&mut *conn, d).await?),
         None => None,
     };
-    let days = reading::days(&state.pool, worker, query.from, query.to).await?;
+    let days = reading::days(&mut conn, worker, query.from, query.to).await?;
     let mut periods: BTreeMap<NaiveDate, Totals> = BTreeMap::new();
     for d in &days {
         periods.entry(granularity.period_start(d.day)).or_default().add(d);
     }
     if let Some(def) = &definition {
         let insured = reading::insured_by_day(
-            &state.pool,
+            &mut conn,
             worker,
             tz,
             query.from,

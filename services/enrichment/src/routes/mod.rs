@@ -9,7 +9,7 @@ pub mod recompute;
 use actix_web::web;
 use chrono_tz::Tz;
 use gigcover_kit::{ApiError, ApiResult};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::settings::EnrichmentSettings;
@@ -32,9 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The worker's market time zone (UTC for a worker we have no activity of).
-pub async fn zone_of(pool: &PgPool, worker: Uuid) -> ApiResult<Tz> {
-    let mut conn = pool.acquire().await?;
-    parse_zone(crate::store::zone(&mut conn, worker).await?)
+pub async fn zone_of(conn: &mut PgConnection, worker: Uuid) -> ApiResult<Tz> {
+    parse_zone(crate::store::zone(conn, worker).await?)
 }
 
 /// A stored zone (UTC for a worker enrichment has not seen yet).

@@ -137,22 +137,24 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let query = Query::<ProfileQuery>::parse(&req)?;
     let worker = reader.worker;
-    // The zone and the first active day in one round trip.
+    // One connection for the three reads; the zone and the first active day in one round trip.
+    let mut conn = state.pool.acquire().await?;
     let (zone, first_day): (Option<String>, Option<NaiveDate>) = sqlx::query_as(
         "SELECT (SELECT time_zone FROM worker_zones WHERE worker_id = $1), (SELECT min(day) FROM worker_days WHERE worker_id = $1)",
     )
     .bind(worker)
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *conn)
     .await?;
     let tz = parse_zone(zone)?;
     let as_of = query.as_of.unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
     let first_active_day = first_day.filter(|d| *d <= as_of);
-    let def = state.definitions.resolve(&state.pool, query.definition.as_deref().unwrap_or(DEFAULT_DEFINITION)).await?;
+    let def = state.definitions.resolve(&mut *conn, query.definition.as_deref().unwrap_or(DEFAULT_DEFINITION)).await?;
     // Read once for the longest window; the shorter one is its tail.
     let from = window_start(as_of, 12);
-    let days = reading::days(&state.pool, worker, from, as_of).await?;
+    let days = reading::days(&mut conn, worker, from, as_of).await?;
     let insured =
-        reading::insured_by_day(&state.pool, worker, tz, from, as_of, &def.spec, state.settings.infer_gap_ms()).await?;
+        reading::insured_by_day(&mut conn, worker, tz, from, as_of, &def.spec, state.settings.infer_gap_ms()).await?;
+    drop(conn);
     let mut profile = Profile {
         worker_id: worker,
         as_of,
