@@ -16,7 +16,7 @@ use gigcover_domain::{ActivityKind, ActivityStatus};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{Accepted, Change, EarningsParts, ParseContext, Partial, Problems, Rejected, distance, typed};
+use super::{Accepted, Change, EarningsParts, ParseContext, Partial, Problems, RawRecord, Rejected, distance, typed};
 
 #[derive(Debug, Deserialize, Serialize)]
 struct GigEvent {
@@ -71,8 +71,7 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
         distance: dist,
         earnings,
     });
-    let raw = serde_json::to_value(&event).unwrap_or_default();
-    Ok(Accepted { event_id, change, raw })
+    Ok(Accepted { event_id, change, raw: RawRecord::of(&event) })
 }
 
 #[cfg(test)]
@@ -93,7 +92,7 @@ mod tests {
         let Change::Partial(part) = a.change else { panic!("partial") };
         assert!(part.started_at.is_some() && part.ended_at.is_none());
         assert_eq!(a.event_id.as_deref(), Some("e1"));
-        assert!(!a.raw.to_string().contains("rider_phone"));
+        assert!(!a.raw.json().contains("rider_phone"));
     }
 
     #[test]

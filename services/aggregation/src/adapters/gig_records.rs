@@ -15,7 +15,7 @@ use gigcover_domain::{Activity, ActivityKind, ActivityStatus};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{Accepted, Change, EarningsParts, ParseContext, Problems, Rejected, distance, typed};
+use super::{Accepted, Change, EarningsParts, ParseContext, Problems, RawRecord, Rejected, distance, typed};
 
 #[derive(Debug, Deserialize, Serialize)]
 struct GigRecord {
@@ -46,12 +46,9 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
     let id = p.reference("id", record.id.clone());
     if record.retracted {
         p.into_result()?;
-        let raw = serde_json::to_value(&record).unwrap_or_default();
-        return Ok(Accepted {
-            event_id: record.event_id,
-            change: Change::Retract(id.ok_or_else(|| Rejected::one("invalid_record", "id", "is required"))?),
-            raw,
-        });
+        let id = id.ok_or_else(|| Rejected::one("invalid_record", "id", "is required"))?;
+        let raw = RawRecord::of(&record);
+        return Ok(Accepted { event_id: record.event_id, change: Change::Retract(id), raw });
     }
     let worker = p.reference("worker", record.worker.clone());
     let status = match record.status.as_deref() {
@@ -79,7 +76,7 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
         earnings: earnings.map(Ok),
     };
     let activity = Activity::try_from(draft).map_err(|e| Rejected::new("invalid_record", e.0))?;
-    let raw = serde_json::to_value(&record).unwrap_or_default();
+    let raw = RawRecord::of(&record);
     Ok(Accepted { event_id: record.event_id, change: Change::Upsert(activity), raw })
 }
 
@@ -106,7 +103,7 @@ mod tests {
         assert_eq!(a.kind, ActivityKind::Engagement);
         assert_eq!(a.distance.unwrap().km(), Decimal::new(4023, 3));
         assert_eq!(a.earnings.unwrap().net().unwrap().amount(), Decimal::new(760, 2));
-        let raw = accepted.raw.to_string();
+        let raw = accepted.raw.json();
         assert!(!raw.contains("Jane") && !raw.contains("Main St"), "PII not kept: {raw}");
     }
 

@@ -48,7 +48,22 @@ pub struct Partial {
 pub struct Accepted {
     pub event_id: Option<String>,
     pub change: Change,
-    pub raw: serde_json::Value,
+    pub raw: RawRecord,
+}
+
+/// A record as archived: its JSON text, written once where the record is read (for a
+/// batch, on the parse stage's thread, not between the batch's database writes).
+#[derive(Debug, Clone)]
+pub struct RawRecord(Box<serde_json::value::RawValue>);
+
+impl RawRecord {
+    pub fn of(record: &impl serde::Serialize) -> Self {
+        Self(serde_json::value::to_raw_value(record).unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()))
+    }
+
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
 }
 
 /// A record we refuse, and why.

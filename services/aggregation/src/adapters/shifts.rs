@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use gigcover_domain::ActivityKind;
 use serde::{Deserialize, Serialize};
 
-use super::{Accepted, Change, ParseContext, Partial, Problems, Rejected, typed};
+use super::{Accepted, Change, ParseContext, Partial, Problems, RawRecord, Rejected, typed};
 
 #[derive(Debug, Deserialize, Serialize)]
 struct ShiftEvent {
@@ -56,8 +56,7 @@ pub fn parse(value: serde_json::Value, _ctx: &ParseContext<'_>) -> Result<Accept
         distance: None,
         earnings: None,
     });
-    let raw = serde_json::to_value(&event).unwrap_or_default();
-    Ok(Accepted { event_id, change, raw })
+    Ok(Accepted { event_id, change, raw: RawRecord::of(&event) })
 }
 
 #[cfg(test)]

@@ -346,12 +346,17 @@ async fn insert_new(
     if columns.len() == 0 {
         return Ok(());
     }
-    let query = sqlx::query_as(concat!(
-        insert_activities!(),
-        " ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING external_id, worker_id"
-    ))
-    .bind(platform.id.as_str());
-    let inserted: Vec<(String, Option<Uuid>)> = columns.bind_to(query).fetch_all(&mut *conn).await?;
+    let inserted = match insert_all_new(conn, platform, &columns).await? {
+        Some(inserted) => inserted,
+        None => {
+            let query = sqlx::query_as(concat!(
+                insert_activities!(),
+                " ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING external_id, worker_id"
+            ))
+            .bind(platform.id.as_str());
+            columns.bind_to(query).fetch_all(&mut *conn).await?
+        }
+    };
     for (key, worker) in inserted {
         if let Some((index, Final::Upsert(activity))) = finals.remove(&key) {
             out.statuses[index] = ItemStatus::Inserted;
@@ -359,6 +364,37 @@ async fn insert_new(
         }
     }
     Ok(())
+}
+
+/// Writes this many new-looking records or more as one plain `INSERT` first.
+const PLAIN_INSERT_FROM: usize = 256;
+
+/// A large write whose ids are all new (a fresh batch) as one plain `INSERT` inside a
+/// savepoint: about a quarter cheaper for Postgres than `ON CONFLICT`'s speculative
+/// insertion. `None` (the savepoint rolled back, nothing written) when an id already
+/// exists or the write is small; the caller then takes the `ON CONFLICT` path.
+async fn insert_all_new(
+    conn: &mut PgConnection,
+    platform: &PlatformInfo,
+    columns: &ActivityColumns,
+) -> anyhow::Result<Option<Vec<(String, Option<Uuid>)>>> {
+    if columns.len() < PLAIN_INSERT_FROM {
+        return Ok(None);
+    }
+    let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+    let query =
+        sqlx::query_as(concat!(insert_activities!(), " RETURNING external_id, worker_id")).bind(platform.id.as_str());
+    match columns.bind_to(query).fetch_all(&mut *savepoint).await {
+        Ok(inserted) => {
+            savepoint.commit().await?;
+            Ok(Some(inserted))
+        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            savepoint.rollback().await?;
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The current rows for `keys`, locked for this transaction (in key order, so concurrent

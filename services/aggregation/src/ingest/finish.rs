@@ -7,11 +7,11 @@ use sqlx::PgConnection;
 
 use super::engine::{Counts, ItemStatus, Outcome};
 use super::events::activity_changed;
-use crate::adapters::Accepted;
+use crate::adapters::{Accepted, RawRecord};
 use crate::platforms::directory::PlatformInfo;
 
 /// The raw records of the items this write took in (not replays, not refused ones).
-pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<Item = &'a serde_json::Value> {
+pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<Item = &'a RawRecord> {
     items
         .iter()
         .zip(&outcome.statuses)
@@ -25,12 +25,12 @@ pub async fn archive<'a>(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
     source: &'static str,
-    raws: impl Iterator<Item = &'a serde_json::Value>,
+    raws: impl Iterator<Item = &'a RawRecord>,
 ) -> anyhow::Result<()> {
     let mut body = Vec::with_capacity(64 * 1024);
     let mut records = 0i32;
     for raw in raws {
-        serde_json::to_writer(&mut body, raw)?;
+        body.extend_from_slice(raw.json().as_bytes());
         body.push(b'\n');
         records += 1;
     }

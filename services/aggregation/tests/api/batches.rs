@@ -58,6 +58,39 @@ async fn a_batch_reports_what_it_inserted_updated_left_unchanged_and_rejected_by
 }
 
 #[tokio::test]
+async fn a_large_batch_of_new_records_then_one_mixing_old_new_and_corrected_counts_each_exactly() {
+    // Large writes of new ids take a plain INSERT; a write that meets an existing id falls
+    // back to the conflict-aware path. Both must count and store every record once.
+    let h = Harness::start().await;
+    h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let record = |i: usize, minutes: usize| {
+        let start = format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i / 100, 6 + (i % 100) / 10, (i % 10) * 5);
+        let end = format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i / 100, 7 + (i % 100) / 10, minutes);
+        gig(&format!("g{i}"), &format!("w{}", i % 7), &start, &end, "5")
+    };
+    let first: Vec<Value> = (0..400).map(|i| record(i, 0)).collect();
+    let res = h.batch("eats", "application/x-ndjson", ndjson(&first), None).await;
+    let r: Value = res.json().await.unwrap();
+    assert_eq!((r["inserted"].as_u64(), r["rejected"].as_u64()), (Some(400), Some(0)), "{r}");
+
+    // 300 unchanged, 50 corrected (a new end), 50 new.
+    let second: Vec<Value> = (50..450).map(|i| record(i, if i < 100 { 10 } else { 0 })).collect();
+    let res = h.batch("eats", "application/x-ndjson", ndjson(&second), None).await;
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(r["inserted"], 50, "{r}");
+    assert_eq!(r["updated"], 50, "{r}");
+    assert_eq!(r["unchanged"], 300, "{r}");
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 450);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities WHERE version = 2").await, 50);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activity_history").await, 50);
+    assert_eq!(
+        h.count("SELECT count(*) FROM aggregation.activities WHERE external_id IN ('g50', 'g99') AND extract(minute FROM ends_at) = 10").await,
+        2,
+        "the corrections are stored"
+    );
+}
+
+#[tokio::test]
 async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() {
     let h = Harness::start().await;
     h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
