@@ -170,6 +170,7 @@ fn is_retryable(e: &anyhow::Error) -> bool {
 /// (a handful of statements, whatever the group's size), then one commit.
 async fn try_write_all(pool: &PgPool, metrics: &IngestMetrics, group: &[Submission]) -> anyhow::Result<Vec<Outcome>> {
     let mut tx = pool.begin().await?;
+    let mut plain = engine::PlainInserts::per_transaction();
     let mut outcomes: Vec<Option<Outcome>> = (0..group.len()).map(|_| None).collect();
     let mut events = Vec::new();
     let mut platforms: Vec<&str> = group.iter().map(|s| s.platform.id.as_str()).collect();
@@ -184,7 +185,7 @@ async fn try_write_all(pool: &PgPool, metrics: &IngestMetrics, group: &[Submissi
             items.extend(group[m].items.iter().cloned());
             owner.extend(std::iter::repeat_n(m, group[m].items.len()));
         }
-        let outcome = engine::write(&mut tx, platform, &items, metrics).await?;
+        let outcome = engine::write(&mut tx, platform, &items, metrics, &mut plain).await?;
         finish::archive(&mut tx, platform, "webhook", finish::kept(&items, &outcome)).await?;
         finish::record_status(&mut tx, platform, &outcome.counts(), outcome.last_end).await?;
         events.extend(finish::events(platform, &outcome, |i| group[owner[i]].trace.clone())?);

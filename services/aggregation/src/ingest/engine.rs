@@ -166,12 +166,28 @@ struct OldRow {
     content: serde_json::Value,
 }
 
-/// Writes `items` for `platform` in the open transaction `conn`; does not commit.
+/// How many more writes of one transaction may take the plain-`INSERT` path. Each leaves a
+/// subtransaction until the commit; Postgres keeps 64 per session in shared memory, and
+/// past that every snapshot in the cluster consults `pg_subtrans` while the transaction
+/// runs.
+#[derive(Debug)]
+pub struct PlainInserts(u32);
+
+impl PlainInserts {
+    /// A new transaction's budget, with room to spare below 64.
+    pub fn per_transaction() -> Self {
+        Self(56)
+    }
+}
+
+/// Writes `items` for `platform` in the open transaction `conn`; does not commit. `plain`
+/// is the transaction's budget of plain inserts, shared by its writes.
 pub async fn write(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
     items: &[Accepted],
     metrics: &IngestMetrics,
+    plain: &mut PlainInserts,
 ) -> anyhow::Result<Outcome> {
     let mut out = Outcome { statuses: vec![ItemStatus::Pending; items.len()], ..Outcome::default() };
     let live = replays::drop_replays(conn, platform, items, &mut out).await?;
@@ -218,7 +234,7 @@ pub async fn write(
             out.last_end = out.last_end.max(Some(activity.interval.end()));
         }
     }
-    insert_new(conn, platform, &mut finals, &mut out).await?;
+    insert_new(conn, platform, &mut finals, &mut out, plain).await?;
     if finals.is_empty() {
         return Ok(out);
     }
@@ -336,6 +352,7 @@ async fn insert_new(
     platform: &PlatformInfo,
     finals: &mut BTreeMap<String, (usize, Final)>,
     out: &mut Outcome,
+    plain: &mut PlainInserts,
 ) -> anyhow::Result<()> {
     let mut columns = ActivityColumns::default();
     for (_, op) in finals.values() {
@@ -346,7 +363,7 @@ async fn insert_new(
     if columns.len() == 0 {
         return Ok(());
     }
-    let inserted = match insert_all_new(conn, platform, &columns).await? {
+    let inserted = match insert_all_new(conn, platform, &columns, plain).await? {
         Some(inserted) => inserted,
         None => {
             let query = sqlx::query_as(concat!(
@@ -372,15 +389,20 @@ const PLAIN_INSERT_FROM: usize = 256;
 /// A large write whose ids are all new (a fresh batch) as one plain `INSERT` inside a
 /// savepoint: about a quarter cheaper for Postgres than `ON CONFLICT`'s speculative
 /// insertion. `None` (the savepoint rolled back, nothing written) when an id already
-/// exists or the write is small; the caller then takes the `ON CONFLICT` path.
+/// exists, the write is small or the transaction's budget is spent; the caller then takes
+/// the `ON CONFLICT` path. After a fallback the budget is spent: a transaction that met
+/// known ids will likely meet more, and the rolled-back savepoint stays open until the
+/// commit.
 async fn insert_all_new(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
     columns: &ActivityColumns,
+    plain: &mut PlainInserts,
 ) -> anyhow::Result<Option<Vec<(String, Option<Uuid>)>>> {
-    if columns.len() < PLAIN_INSERT_FROM {
+    if columns.len() < PLAIN_INSERT_FROM || plain.0 == 0 {
         return Ok(None);
     }
+    plain.0 -= 1;
     let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
     let query =
         sqlx::query_as(concat!(insert_activities!(), " RETURNING external_id, worker_id")).bind(platform.id.as_str());
@@ -390,6 +412,7 @@ async fn insert_all_new(
             Ok(Some(inserted))
         }
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            plain.0 = 0;
             savepoint.rollback().await?;
             Ok(None)
         }
