@@ -4,8 +4,8 @@
 //!    worker's 12-week profile from enrichment over HTTP, the premium, the quote stored and
 //!    `quote.created` published) under `wrk`, against `pgbench -M prepared` running a
 //!    script of the database statements one quote executes (the products read, the
-//!    worker's zone, days and interval times reads, the quote insert, the outbox lock and
-//!    insert), with the same number of clients on the same cluster. Medians of `--rounds`
+//!    worker's zone, days and interval times reads, the quote insert, the outbox lock with
+//!    its notify, and the outbox insert), with the same number of clients on the same cluster. Medians of `--rounds`
 //!    alternating rounds and their ratio (goal >= 0.5).
 //! 2. Latency at half the measured quote rate, open loop: p50 and p99 (goal p99 < 10 ms).
 //!
