@@ -38,9 +38,7 @@ impl ServiceTracer {
             .unwrap_or_else(|| SdkTracerProvider::builder().build().tracer(SCOPE));
         Self { by_service, process }
     }
-}
 
-impl ServiceTracer {
     /// The tracer of one service (the process's own for a name it does not run).
     pub(crate) fn for_service(&self, service: &str) -> &SdkTracer {
         pick(&self.by_service, &self.process, Some(service))

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use gigcover_kit::ServiceName;
 use gigcover_kit::client::ServiceClient;
-use gigcover_kit::signals::Snapshot;
+use gigcover_kit::signals::{RouteCounts, Snapshot};
 use sqlx::PgPool;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -21,18 +21,19 @@ use crate::slo::{Indicator, Slo, counts_route};
 /// The cumulative good and total counts an SLO reads from a snapshot (`None`: no data).
 pub fn cumulative(slo: &Slo, snap: &Snapshot) -> Option<Counts> {
     match &slo.indicator {
-        Indicator::Availability => Some(snap.routes.iter().filter(|(r, _)| counts_route(&slo.indicator, r)).fold(
-            Counts::default(),
-            |c, (_, r)| Counts { good: c.good + (r.requests - r.errors.min(r.requests)), total: c.total + r.requests },
-        )),
-        Indicator::Latency { threshold_ms } => Some(
-            snap.routes.iter().filter(|(r, _)| counts_route(&slo.indicator, r)).fold(Counts::default(), |c, (_, r)| {
-                Counts {
-                    good: c.good + r.within_ms.get(threshold_ms).copied().unwrap_or(0),
+        Indicator::Availability | Indicator::Latency { .. } => {
+            let good = |r: &RouteCounts| match &slo.indicator {
+                Indicator::Latency { threshold_ms } => r.within_ms.get(threshold_ms).copied().unwrap_or(0),
+                _ => r.requests - r.errors.min(r.requests),
+            };
+            let counted = snap.routes.iter().filter(|(route, _)| counts_route(&slo.indicator, route));
+            Some(
+                counted.fold(Counts::default(), |c, (_, r)| Counts {
+                    good: c.good + good(r),
                     total: c.total + r.requests,
-                }
-            }),
-        ),
+                }),
+            )
+        }
         Indicator::Ratio { good, total, .. } => {
             let (g, t) = (snap.gauges.get(good).copied().unwrap_or(0.0), snap.gauges.get(total).copied()?);
             Some(Counts { good: g.max(0.0) as u64, total: t.max(0.0) as u64 })
