@@ -80,6 +80,6 @@ async fn sigterm_under_load_completes_every_in_flight_request() {
     let drained = in_flight.iter().filter(|s| s.result.is_ok() && s.done > sigterm_at).count();
     assert!(status.success(), "clean exit:\n{}", gc.logs());
     assert!(in_flight.len() > 20, "the load was steady: {} requests before the signal", in_flight.len());
-    assert!(lost.is_empty(), "requests in flight at SIGTERM failed: {lost:?}");
+    assert!(lost.is_empty(), "requests in flight at SIGTERM failed: {lost:?}\n{}", gc.logs());
     assert!(drained > 0, "some requests were in flight when the signal came and completed after it");
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio_util::sync::CancellationToken;
 
 /// The `database` section.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +45,19 @@ const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 /// A lazily-connecting pool for one service: start-up does not fail while Postgres restarts,
 /// and requests answer 503 after `acquire_timeout_ms` instead of hanging.
 pub fn pool(settings: &DatabaseSettings, url: &SecretString, schema: &str) -> anyhow::Result<PgPool> {
+    serving_pool(settings, url, schema, CancellationToken::new())
+}
+
+/// [`pool`] for a service that serves until `stopping` is cancelled. Its connections are
+/// shared by the HTTP workers, and each belongs to the worker's runtime that opened it; once
+/// the service stops, the workers' runtimes end and their connections with them, so from
+/// then on every connection is pinged before use and a dead one is replaced.
+pub fn serving_pool(
+    settings: &DatabaseSettings,
+    url: &SecretString,
+    schema: &str,
+    stopping: CancellationToken,
+) -> anyhow::Result<PgPool> {
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(0)
@@ -53,9 +67,10 @@ pub fn pool(settings: &DatabaseSettings, url: &SecretString, schema: &str) -> an
         // again on every acquire doubled that. Only a connection idle long enough for the
         // server to have gone away since is pinged before use (a broken one is replaced).
         .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
+        .before_acquire(move |conn, meta| {
+            let stopping = stopping.is_cancelled();
             Box::pin(async move {
-                if meta.idle_for >= PING_IDLE_AFTER {
+                if stopping || meta.idle_for >= PING_IDLE_AFTER {
                     sqlx::Connection::ping(conn).await?;
                 }
                 Ok(true)

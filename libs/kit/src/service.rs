@@ -43,7 +43,8 @@ pub async fn launch(
 ) -> anyhow::Result<Application> {
     let settings = config.settings()?;
     let schema = spec.name.schema();
-    let pool = crate::db::pool(&settings.database, database_url, schema)?;
+    let shutdown = CancellationToken::new();
+    let pool = crate::db::serving_pool(&settings.database, database_url, schema, shutdown.clone())?;
     (spec.migrate)(pool.clone()).await.with_context(|| format!("migrate {}", spec.name))?;
     let jwks = format!("{}/.well-known/jwks.json", settings.services.url(ServiceName::Identity));
     let verifier = Arc::new(Verifier::from_settings(&settings.auth, &jwks)?);
@@ -55,7 +56,7 @@ pub async fn launch(
         pool,
         verifier,
         tokens: options.tokens.unwrap_or_else(|| Arc::new(StaticToken(None))),
-        shutdown: CancellationToken::new(),
+        shutdown,
     };
     // Built inside its service, so what it creates (meters, signals) carries its name.
     let routes = gigcover_telemetry::in_service(spec.name.as_str(), (spec.build)(ctx.clone()))

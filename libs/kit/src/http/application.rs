@@ -14,6 +14,7 @@ use utoipa_scalar::Servable as _;
 
 use super::extract::BodyLimit;
 use super::health::{self, Readiness};
+use super::in_flight::InFlight;
 use super::observe::Observe;
 use super::openapi::ApiDocs;
 use crate::auth::Verifier;
@@ -62,13 +63,22 @@ pub struct StopHandle {
     server: ServerHandle,
     shutdown: CancellationToken,
     readiness: Readiness,
+    in_flight: InFlight,
+    drain_timeout: Duration,
 }
 
 impl StopHandle {
+    /// New connections wait (unaccepted) while every request already in flight, on any
+    /// worker, finishes; only then do the workers stop (see [`InFlight`] for why).
     pub async fn stop(&self) {
         self.readiness.set_draining();
         self.shutdown.cancel();
-        self.server.stop(true).await;
+        self.server.pause().await;
+        let drained = tokio::time::timeout(self.drain_timeout, self.in_flight.idle()).await.is_ok();
+        if !drained {
+            tracing::warn!(requests = self.in_flight.count(), "stopping with requests still in flight");
+        }
+        self.server.stop(drained).await;
     }
 }
 
@@ -101,7 +111,9 @@ impl Application {
         let configure = routes.configure;
         let signals = crate::signals::of(name);
         let drill = Arc::new(crate::drill::Drill::default());
-        let observe = Observe::new(name, Arc::clone(&signals), Arc::clone(&drill));
+        let in_flight = InFlight::default();
+        let observe =
+            Observe::new(name, Arc::clone(&signals), Arc::clone(&drill), in_flight.clone(), readiness.clone());
         let signals = web::Data::new(signals);
         let drill = web::Data::new(drill);
         let drills_allowed = web::Data::new(super::internal::DrillsAllowed(!ctx.settings.environment.is_production()));
@@ -137,7 +149,13 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.run();
-        let stop = StopHandle { server: server.handle(), shutdown: ctx.shutdown.clone(), readiness };
+        let stop = StopHandle {
+            server: server.handle(),
+            shutdown: ctx.shutdown.clone(),
+            readiness,
+            in_flight,
+            drain_timeout: Duration::from_secs(ctx.settings.http.shutdown_timeout_secs),
+        };
         Ok(Self { name: ctx.name, port, server, stop, background: routes.background })
     }
 

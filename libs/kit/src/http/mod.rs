@@ -5,6 +5,7 @@
 mod application;
 mod extract;
 mod health;
+mod in_flight;
 mod internal;
 mod metrics;
 mod observe;

@@ -1,8 +1,9 @@
 //! The middleware every request passes through: it names the request (request id), opens
 //! its server span (`gigcover_telemetry::start_server_span`: HTTP semantic conventions,
 //! parent taken from the W3C `traceparent` header), runs it inside its service (see
-//! `gigcover_telemetry::in_service`), records the RED metrics, and makes sure every error
-//! leaves as problem+json, whoever produced it.
+//! `gigcover_telemetry::in_service`), records the RED metrics, makes sure every error
+//! leaves as problem+json, whoever produced it, counts the requests in flight for a stop to
+//! wait on, and closes each connection after its answer once the service drains.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -11,13 +12,15 @@ use std::time::Instant;
 
 use actix_web::body::BoxBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::{HttpMessage, ResponseError};
 use futures::future::LocalBoxFuture;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::FutureExt as _;
 
+use super::health::Readiness;
+use super::in_flight::InFlight;
 use super::metrics::HttpMetrics;
 use crate::drill::{Drill, Effect};
 use crate::error::ApiError;
@@ -84,11 +87,19 @@ pub(crate) struct Observe {
     metrics: HttpMetrics,
     signals: Arc<ServiceSignals>,
     drill: Arc<Drill>,
+    in_flight: InFlight,
+    readiness: Readiness,
 }
 
 impl Observe {
-    pub(crate) fn new(service: &'static str, signals: Arc<ServiceSignals>, drill: Arc<Drill>) -> Self {
-        Self { service, metrics: HttpMetrics::new(service), signals, drill }
+    pub(crate) fn new(
+        service: &'static str,
+        signals: Arc<ServiceSignals>,
+        drill: Arc<Drill>,
+        in_flight: InFlight,
+        readiness: Readiness,
+    ) -> Self {
+        Self { service, metrics: HttpMetrics::new(service), signals, drill, in_flight, readiness }
     }
 }
 
@@ -130,7 +141,8 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
         let service = Rc::clone(&self.service);
-        let Observe { service: name, metrics, signals, drill } = self.observe.clone();
+        let Observe { service: name, metrics, signals, drill, in_flight, readiness } = self.observe.clone();
+        let request = in_flight.start();
         let id = request_id(req.headers());
         let route = req.match_pattern().unwrap_or_else(|| "default".to_owned());
         let method = req.method().to_string();
@@ -178,6 +190,10 @@ where
                 let problem = ApiError::new(status, code_for(status), detail).error_response();
                 res = res.into_response(problem);
             }
+            if !readiness.is_ready() {
+                // Draining: the client's next request goes to another instance.
+                res.response_mut().head_mut().set_connection_type(ConnectionType::Close);
+            }
             if let Ok(v) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
             }
@@ -187,6 +203,7 @@ where
             let secs = started.elapsed().as_secs_f64();
             metrics.record(&method, &route, status.as_u16(), secs);
             signals.record(&method, &route, status.as_u16(), secs);
+            drop(request);
             Ok(res)
         };
         match span {
