@@ -72,7 +72,13 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn new(mut rows: Vec<StoredInterval>, infer_gap: Ms) -> Self {
-        rows.sort_by(|a, b| (a.start, &a.platform, &a.external_id).cmp(&(b.start, &b.platform, &b.external_id)));
+        let order = |a: &StoredInterval, b: &StoredInterval| {
+            (a.start, &a.platform, &a.external_id).cmp(&(b.start, &b.platform, &b.external_id))
+        };
+        // The store reads them in this order already.
+        if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
+            rows.sort_by(order);
+        }
         let (platforms, pieces) =
             pieces_of(rows.iter().map(|r| (r.platform.as_str(), r.kind.as_str(), r.start, r.end)));
         Self::of(platforms, pieces, rows, infer_gap)
@@ -136,12 +142,18 @@ impl Loaded {
 fn pieces_of<'a>(
     items: impl Iterator<Item = (&'a str, &'a str, DateTime<Utc>, DateTime<Utc>)> + Clone,
 ) -> (Vec<String>, Vec<Piece>) {
-    let mut names: Vec<&str> = items.clone().map(|(platform, ..)| platform).collect();
+    // A worker works on a few platforms: a short list, searched in order, beats sorting a
+    // name per interval.
+    let mut names: Vec<&str> = Vec::new();
+    for (platform, ..) in items.clone() {
+        if !names.contains(&platform) {
+            names.push(platform);
+        }
+    }
     names.sort_unstable();
-    names.dedup();
     let pieces = items
         .map(|(platform, kind, start, end)| Piece {
-            platform: names.binary_search(&platform).unwrap_or(0),
+            platform: names.iter().position(|n| *n == platform).unwrap_or(0),
             kind: if kind == "session" { Kind::Session } else { Kind::Engagement },
             start: start.timestamp_millis(),
             end: end.timestamp_millis(),
@@ -184,12 +196,18 @@ pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate) -> Option<WorkerDay
         jobs += 1;
         distance_km += r.distance_km.unwrap_or_default();
         if let Some(currency) = &r.currency {
-            earnings.entry(currency.clone()).or_default().add(&EarningsSum {
+            let job = EarningsSum {
                 pay: r.pay.unwrap_or_default(),
                 tips: r.tips.unwrap_or_default(),
                 bonus: r.bonus.unwrap_or_default(),
                 fees: r.fees.unwrap_or_default(),
-            });
+            };
+            match earnings.get_mut(currency) {
+                Some(sum) => sum.add(&job),
+                None => {
+                    earnings.insert(currency.clone(), job);
+                }
+            }
         }
     }
     if figures.online_ms == 0 && jobs == 0 {
@@ -272,15 +290,28 @@ pub fn days_touched(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
             d.date
         }
     };
-    for r in rows {
-        let (first, last) = (date_of(r.start.timestamp_millis()), date_of(r.end.timestamp_millis()));
-        let mut d = first - Duration::days(1);
-        while d <= last + Duration::days(1) {
+    let mut touched: Vec<(NaiveDate, NaiveDate)> =
+        rows.iter().map(|r| (date_of(r.start.timestamp_millis()), date_of(r.end.timestamp_millis()))).collect();
+    touched.sort_unstable();
+    // Each day once: rows mostly share their days, so only the part of a row's days past
+    // the last one added is new.
+    let mut added: Option<NaiveDate> = None;
+    for (first, last) in touched {
+        let mut d = (first - Duration::days(1)).max(added.map_or(NaiveDate::MIN, |a| a + Duration::days(1)));
+        let until = last + Duration::days(1);
+        while d <= until {
             days.insert(d);
+            added = Some(d);
             d += Duration::days(1);
         }
     }
     days
+}
+
+/// Every day of one worker's activity, computed from all of its intervals.
+pub fn worker_days(rows: Vec<StoredInterval>, tz: Tz, infer_gap: Ms) -> Vec<WorkerDay> {
+    let loaded = Loaded::new(rows, infer_gap);
+    days_touched(tz, &loaded.rows).into_iter().filter_map(|date| compute_day(&loaded, tz, date)).collect()
 }
 
 /// Recomputes every worker-day from the stored intervals, from scratch, in one
@@ -327,11 +358,8 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
         if boundary && let Some((worker, zone)) = current.take() {
             let tz: Tz =
                 zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
-            let loaded = Loaded::new(std::mem::take(&mut batch), infer_gap);
-            for date in days_touched(tz, &loaded.rows) {
-                if let Some(day) = compute_day(&loaded, tz, date) {
-                    copy_line(&mut text, worker, tz, &day);
-                }
+            for day in worker_days(std::mem::take(&mut batch), tz, infer_gap) {
+                copy_line(&mut text, worker, tz, &day);
             }
             workers += 1;
             if text.len() > (1 << 20) {
@@ -372,4 +400,55 @@ fn copy_line(out: &mut String, worker: Uuid, tz: Tz, d: &WorkerDay) {
         escape(json(&d.earnings).to_string()),
         escape(json(&d.platforms).to_string()),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn row(start: Ms, end: Ms) -> StoredInterval {
+        let at = |ms: Ms| DateTime::from_timestamp_millis(ms).unwrap();
+        StoredInterval {
+            platform: "p".into(),
+            external_id: format!("{start}-{end}"),
+            kind: "engagement".into(),
+            start: at(start),
+            end: at(end),
+            distance_km: None,
+            currency: None,
+            pay: None,
+            tips: None,
+            bonus: None,
+            fees: None,
+            version: 1,
+        }
+    }
+
+    /// Every day from the day before each interval's first to the day after its last.
+    fn days_touched_one_by_one(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
+        let mut days = BTreeSet::new();
+        for r in rows {
+            let mut d = local_date(tz, r.start.timestamp_millis()) - Duration::days(1);
+            while d <= local_date(tz, r.end.timestamp_millis()) + Duration::days(1) {
+                days.insert(d);
+                d += Duration::days(1);
+            }
+        }
+        days
+    }
+
+    proptest! {
+        /// Around the autumn change in Berlin, in any order, with gaps of days between.
+        #[test]
+        fn each_touched_day_is_found_once_whatever_the_order(
+            v in proptest::collection::vec((0i64..40 * 24 * 60, 0i64..30 * 60), 0..40)
+        ) {
+            let tz: Tz = "Europe/Berlin".parse().unwrap();
+            let base = DateTime::parse_from_rfc3339("2026-10-10T00:00:00Z").unwrap().timestamp_millis();
+            let rows: Vec<StoredInterval> =
+                v.iter().map(|&(s, l)| row(base + s * 60_000, base + (s + l) * 60_000)).collect();
+            prop_assert_eq!(days_touched(tz, &rows), days_touched_one_by_one(tz, &rows));
+        }
+    }
 }

@@ -37,10 +37,11 @@ pub struct DayFigures {
     pub shares: Vec<Share>,
 }
 
-/// Splits `len` evenly among `members`, the remainder one millisecond each to the first.
-fn split(len: Ms, members: &[usize], shares: &mut [Share], engaged: bool) {
-    let n = members.len() as Ms;
-    for (i, &p) in members.iter().enumerate() {
+/// Splits `len` evenly among the `n` platforms `members`, the remainder one millisecond
+/// each to the first.
+fn split(len: Ms, members: impl Iterator<Item = usize>, n: usize, shares: &mut [Share], engaged: bool) {
+    let n = n as Ms;
+    for (i, p) in members.enumerate() {
         let part = len / n + Ms::from((i as Ms) < len % n);
         if engaged {
             shares[p].engaged_ms += part;
@@ -50,11 +51,15 @@ fn split(len: Ms, members: &[usize], shares: &mut [Share], engaged: bool) {
     }
 }
 
+/// What a boundary changes: a platform's online (`ONLINE`) or engaged (`ENGAGED`) count.
+const ONLINE: usize = 0;
+const ENGAGED: usize = 1;
+
 pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
     let window = day.span();
     let platforms = timeline.platforms();
-    // Boundaries: +1/-1 per platform for online (bit 0) and engaged (bit 1).
-    let mut edges: Vec<(Ms, usize, bool, i32)> = Vec::new();
+    // Boundaries: +1 where a platform's online or engaged time starts, -1 where it ends.
+    let mut edges: Vec<(Ms, usize, usize, i32)> = Vec::with_capacity(16);
     let mut inferred = false;
     for p in 0..platforms {
         let mut online = clip_sorted(&timeline.online_by[p], window).peekable();
@@ -62,48 +67,39 @@ pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
             inferred = true;
         }
         for (s, e) in online {
-            edges.push((s, p, false, 1));
-            edges.push((e, p, false, -1));
+            edges.extend([(s, p, ONLINE, 1), (e, p, ONLINE, -1)]);
         }
         for (s, e) in clip_sorted(&timeline.engaged_by[p], window) {
-            edges.push((s, p, true, 1));
-            edges.push((e, p, true, -1));
+            edges.extend([(s, p, ENGAGED, 1), (e, p, ENGAGED, -1)]);
         }
     }
     edges.sort_unstable();
     let mut out =
         DayFigures { online_inferred: inferred, shares: vec![Share::default(); platforms], ..DayFigures::default() };
-    let mut online = vec![0i32; platforms];
-    let mut engaged = vec![0i32; platforms];
-    let mut on: Vec<usize> = Vec::with_capacity(platforms);
-    let mut busy: Vec<usize> = Vec::with_capacity(platforms);
+    // Per platform: how many of its online and engaged spans cover the segment.
+    let mut counts = vec![[0i32; 2]; platforms];
     let mut i = 0;
     while i < edges.len() {
         let t = edges[i].0;
         while i < edges.len() && edges[i].0 == t {
-            let (_, p, is_engaged, delta) = edges[i];
-            if is_engaged {
-                engaged[p] += delta;
-            } else {
-                online[p] += delta;
-            }
+            let (_, p, what, delta) = edges[i];
+            counts[p][what] += delta;
             i += 1;
         }
         let Some(&(next, ..)) = edges.get(i) else { break };
         let len = next - t;
-        on.clear();
-        busy.clear();
-        on.extend((0..platforms).filter(|&p| online[p] > 0));
-        busy.extend((0..platforms).filter(|&p| engaged[p] > 0));
-        if on.is_empty() || len == 0 {
+        let on = counts.iter().filter(|c| c[ONLINE] > 0).count();
+        if on == 0 || len == 0 {
             continue;
         }
+        let members = |what: usize| counts.iter().enumerate().filter(move |(_, c)| c[what] > 0).map(|(p, _)| p);
         out.online_ms += len;
-        if on.len() >= 2 {
+        if on >= 2 {
             out.multi_app_ms += len;
         }
-        if busy.is_empty() {
-            split(len, &on, &mut out.shares, false);
+        let busy = counts.iter().filter(|c| c[ENGAGED] > 0).count();
+        if busy == 0 {
+            split(len, members(ONLINE), on, &mut out.shares, false);
         } else {
             out.engaged_ms += len;
             let night: Ms = day.nights.iter().map(|&n| overlap((t, next), n)).sum();
@@ -111,8 +107,8 @@ pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
             if day.weekend {
                 out.weekend_engaged_ms += len;
             }
-            split(len, &busy, &mut out.shares, false);
-            split(len, &busy, &mut out.shares, true);
+            split(len, members(ENGAGED), busy, &mut out.shares, false);
+            split(len, members(ENGAGED), busy, &mut out.shares, true);
         }
     }
     out
