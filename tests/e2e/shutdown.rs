@@ -1,5 +1,6 @@
 //! SIGTERM under a steady load: every request already in flight completes with its full
-//! answer; afterwards new connections are refused; the process exits cleanly.
+//! answer, answers sent while draining close their connection, afterwards new connections
+//! are refused, and the process exits cleanly.
 
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ struct Sample {
     sent: Instant,
     done: Instant,
     result: Result<(), String>,
+    /// The answer said `Connection: close`.
+    closed: bool,
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -52,15 +55,20 @@ async fn sigterm_under_load_completes_every_in_flight_request() {
             let mut samples = Vec::new();
             while !*stop.borrow() {
                 let sent = Instant::now();
+                let mut closed = false;
                 let result = match http.get(&url).bearer_auth(&token).send().await {
                     Ok(res) if res.status() == 200 => {
+                        closed = res
+                            .headers()
+                            .get("connection")
+                            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
                         res.bytes().await.map(|_| ()).map_err(|e| format!("body cut: {e}"))
                     }
                     Ok(res) => Err(format!("status {}", res.status())),
                     Err(e) => Err(format!("{e}")),
                 };
                 let failed = result.is_err();
-                samples.push(Sample { sent, done: Instant::now(), result });
+                samples.push(Sample { sent, done: Instant::now(), result, closed });
                 if failed {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -78,8 +86,14 @@ async fn sigterm_under_load_completes_every_in_flight_request() {
     let in_flight: Vec<_> = samples.iter().filter(|s| s.sent + SURELY_ACCEPTED <= sigterm_at).collect();
     let lost: Vec<_> = in_flight.iter().filter(|s| s.result.is_err()).collect();
     let drained = in_flight.iter().filter(|s| s.result.is_ok() && s.done > sigterm_at).count();
+    let before: Vec<_> = samples.iter().filter(|s| s.done < sigterm_at).collect();
     assert!(status.success(), "clean exit:\n{}", gc.logs());
     assert!(in_flight.len() > 20, "the load was steady: {} requests before the signal", in_flight.len());
     assert!(lost.is_empty(), "requests in flight at SIGTERM failed: {lost:?}\n{}", gc.logs());
     assert!(drained > 0, "some requests were in flight when the signal came and completed after it");
+    assert!(before.iter().all(|s| !s.closed), "answers before the signal keep their connection open");
+    assert!(
+        in_flight.iter().any(|s| s.result.is_ok() && s.done > sigterm_at && s.closed),
+        "answers while draining close their connection"
+    );
 }
