@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 /// A request counts as in flight at SIGTERM when it was sent at least this long before:
 /// by then the server has surely accepted its connection (a connection still in the
-/// kernel's accept queue when the listener closes is refused, which is not a lost request).
+/// kernel's accept queue when the listener closes is reset, which is not a lost request).
 const SURELY_ACCEPTED: Duration = Duration::from_millis(200);
 
 #[derive(Debug)]

@@ -67,9 +67,30 @@ pub struct StopHandle {
     drain_timeout: Duration,
 }
 
+/// How the shutdown timeout is shared: most of it for every request in flight to finish,
+/// the rest for the workers to finish what started on a kept-alive connection after that
+/// (the request counter cannot see a request still on its way), so a stop ends within
+/// the timeout in all.
+struct DrainBudget {
+    until_idle: Duration,
+    after_idle: Duration,
+}
+
+impl DrainBudget {
+    fn of(shutdown_timeout_secs: u64) -> Self {
+        let after_idle = (shutdown_timeout_secs / 6).max(1).min(shutdown_timeout_secs);
+        Self {
+            until_idle: Duration::from_secs(shutdown_timeout_secs - after_idle),
+            after_idle: Duration::from_secs(after_idle),
+        }
+    }
+}
+
 impl StopHandle {
     /// New connections wait (unaccepted) while every request already in flight, on any
-    /// worker, finishes; only then do the workers stop (see [`InFlight`] for why).
+    /// worker, finishes; only then do the workers stop (see [`InFlight`] for why). Behind
+    /// the cluster's Service no new connection comes by then (the pod left the Service
+    /// before its preStop sleep ended); one that does is reset when the listener closes.
     pub async fn stop(&self) {
         self.readiness.set_draining();
         self.shutdown.cancel();
@@ -118,6 +139,7 @@ impl Application {
         let drill = web::Data::new(drill);
         let drills_allowed = web::Data::new(super::internal::DrillsAllowed(!ctx.settings.environment.is_production()));
 
+        let drain = DrainBudget::of(ctx.settings.http.shutdown_timeout_secs);
         let mut server = HttpServer::new(move || {
             let docs = openapi.get_ref().clone();
             App::new()
@@ -143,7 +165,7 @@ impl Application {
         })
         .listen(listener)?
         .disable_signals()
-        .shutdown_timeout(ctx.settings.http.shutdown_timeout_secs)
+        .shutdown_timeout(drain.after_idle.as_secs())
         .client_request_timeout(Duration::from_secs(10));
         if let Some(workers) = ctx.settings.http.workers {
             server = server.workers(workers);
@@ -154,7 +176,7 @@ impl Application {
             shutdown: ctx.shutdown.clone(),
             readiness,
             in_flight,
-            drain_timeout: Duration::from_secs(ctx.settings.http.shutdown_timeout_secs),
+            drain_timeout: drain.until_idle,
         };
         Ok(Self { name: ctx.name, port, server, stop, background: routes.background })
     }
@@ -186,5 +208,19 @@ impl Application {
         }
         tracing::info!(service, "stopped");
         served
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drain_and_what_follows_it_fit_in_the_shutdown_timeout() {
+        for (timeout, until_idle, after_idle) in [(30, 25, 5), (6, 5, 1), (3, 2, 1), (1, 0, 1), (0, 0, 0)] {
+            let budget = DrainBudget::of(timeout);
+            assert_eq!(budget.until_idle, Duration::from_secs(until_idle), "{timeout} s");
+            assert_eq!(budget.after_idle, Duration::from_secs(after_idle), "{timeout} s");
+        }
     }
 }

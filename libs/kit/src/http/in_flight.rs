@@ -5,6 +5,9 @@
 //! the runtime that opened it. A worker with nothing left to do stops at once, and its
 //! runtime takes its connections with it, also those another worker is still using. So a
 //! stop first waits here for every request of every worker, and only then stops the workers.
+//! A request counts from when it reaches the middleware: one still arriving on a kept-alive
+//! connection when the count reaches zero is not waited for, and may find its connection
+//! gone (it answers 503). One pool per worker would close that gap.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

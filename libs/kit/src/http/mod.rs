@@ -30,7 +30,7 @@ pub struct HttpSettings {
     pub json_limit_bytes: usize,
     /// Worker threads per service (actix); defaults to the number of CPUs.
     pub workers: Option<usize>,
-    /// How long SIGTERM waits for in-flight requests before closing connections.
+    /// How long SIGTERM waits, in all, for in-flight requests before closing connections.
     pub shutdown_timeout_secs: u64,
 }
 

@@ -191,7 +191,8 @@ where
                 res = res.into_response(problem);
             }
             if !readiness.is_ready() {
-                // Draining: the client's next request goes to another instance.
+                // Draining: the client's next request opens a connection, which the
+                // Service routes to another pod.
                 res.response_mut().head_mut().set_connection_type(ConnectionType::Close);
             }
             if let Ok(v) = HeaderValue::from_str(&id) {
