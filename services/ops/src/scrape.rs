@@ -21,18 +21,9 @@ use crate::slo::{Indicator, Slo, counts_route};
 /// The cumulative good and total counts an SLO reads from a snapshot (`None`: no data).
 pub fn cumulative(slo: &Slo, snap: &Snapshot) -> Option<Counts> {
     match &slo.indicator {
-        Indicator::Availability | Indicator::Latency { .. } => {
-            let good = |r: &RouteCounts| match &slo.indicator {
-                Indicator::Latency { threshold_ms } => r.within_ms.get(threshold_ms).copied().unwrap_or(0),
-                _ => r.requests - r.errors.min(r.requests),
-            };
-            let counted = snap.routes.iter().filter(|(route, _)| counts_route(&slo.indicator, route));
-            Some(
-                counted.fold(Counts::default(), |c, (_, r)| Counts {
-                    good: c.good + good(r),
-                    total: c.total + r.requests,
-                }),
-            )
+        Indicator::Availability => Some(route_counts(slo, snap, |r| r.requests - r.errors.min(r.requests))),
+        Indicator::Latency { threshold_ms } => {
+            Some(route_counts(slo, snap, |r| r.within_ms.get(threshold_ms).copied().unwrap_or(0)))
         }
         Indicator::Ratio { good, total, .. } => {
             let (g, t) = (snap.gauges.get(good).copied().unwrap_or(0.0), snap.gauges.get(total).copied()?);
@@ -40,6 +31,14 @@ pub fn cumulative(slo: &Slo, snap: &Snapshot) -> Option<Counts> {
         }
         Indicator::GaugeAtMost { .. } | Indicator::FreshnessPerKey { .. } => None,
     }
+}
+
+/// Requests of the routes `slo` counts, and of them those `good` says are good.
+fn route_counts(slo: &Slo, snap: &Snapshot, good: impl Fn(&RouteCounts) -> u64) -> Counts {
+    snap.routes
+        .iter()
+        .filter(|(route, _)| counts_route(&slo.indicator, route))
+        .fold(Counts::default(), |c, (_, r)| Counts { good: c.good + good(r), total: c.total + r.requests })
 }
 
 /// Every sample an SLO takes from a snapshot at `now` (unix seconds): one, or one per key.

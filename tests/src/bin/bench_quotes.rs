@@ -5,8 +5,8 @@
 //!    `quote.created` published) under `wrk`, against `pgbench -M prepared` running a
 //!    script of the database statements one quote executes (the products read, the
 //!    worker's zone, days and interval times reads, the quote insert, the outbox lock with
-//!    its notify, and the outbox insert), with the same number of clients on the same cluster. Medians of `--rounds`
-//!    alternating rounds and their ratio (goal >= 0.5).
+//!    its notify, and the outbox insert), with the same number of clients on the same
+//!    cluster. Medians of `--rounds` alternating rounds and their ratio (goal >= 0.5).
 //! 2. Latency at half the measured quote rate, open loop: p50 and p99 (goal p99 < 10 ms).
 //!
 //! Run with `bench/quotes.sh` (release build). Needs `wrk` and `pgbench`.

@@ -178,6 +178,18 @@ impl PlainInserts {
     pub fn per_transaction() -> Self {
         Self(56)
     }
+
+    /// Takes one from the budget; false when it is spent.
+    fn take(&mut self) -> bool {
+        let left = self.0 > 0;
+        self.0 = self.0.saturating_sub(1);
+        left
+    }
+
+    /// Spends the rest: the transaction met known ids.
+    fn spend_all(&mut self) {
+        self.0 = 0;
+    }
 }
 
 /// Writes `items` for `platform` in the open transaction `conn`; does not commit. `plain`
@@ -399,10 +411,9 @@ async fn insert_all_new(
     columns: &ActivityColumns,
     plain: &mut PlainInserts,
 ) -> anyhow::Result<Option<Vec<(String, Option<Uuid>)>>> {
-    if columns.len() < PLAIN_INSERT_FROM || plain.0 == 0 {
+    if columns.len() < PLAIN_INSERT_FROM || !plain.take() {
         return Ok(None);
     }
-    plain.0 -= 1;
     let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
     let query =
         sqlx::query_as(concat!(insert_activities!(), " RETURNING external_id, worker_id")).bind(platform.id.as_str());
@@ -412,7 +423,7 @@ async fn insert_all_new(
             Ok(Some(inserted))
         }
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            plain.0 = 0;
+            plain.spend_all();
             savepoint.rollback().await?;
             Ok(None)
         }

@@ -137,7 +137,7 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let query = Query::<ProfileQuery>::parse(&req)?;
     let worker = reader.worker;
-    // One connection for the three reads; the zone and the first active day in one round trip.
+    // One connection for all its reads; the zone and the first active day in one round trip.
     let mut conn = state.pool.acquire().await?;
     let (zone, first_day): (Option<String>, Option<NaiveDate>) = sqlx::query_as(
         "SELECT (SELECT time_zone FROM worker_zones WHERE worker_id = $1), (SELECT min(day) FROM worker_days WHERE worker_id = $1)",
