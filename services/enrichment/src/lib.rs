@@ -6,10 +6,12 @@
 //! - `recompute`: stored intervals to stored worker-days, incrementally or from scratch;
 //! - `reading`, `routes`: hours, profiles, activity at an instant, statements.
 
+pub mod copy_out;
 mod definitions;
 pub mod engine;
 pub mod feed;
 mod reading;
+pub mod rebuild;
 pub mod recompute;
 mod routes;
 pub mod settings;

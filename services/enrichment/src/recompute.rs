@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::engine::calendar::{DayWindow, local_date};
@@ -250,7 +250,7 @@ pub async fn recompute(
          SELECT $1, u.day, $2, u.online, u.engaged, u.multi, u.night, u.weekend, u.inferred, u.jobs, u.distance,
                 u.earnings, u.platforms
          FROM unnest($3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bool[],
-                     $10::int[], $11::numeric[], $12::jsonb[], $13::jsonb[])
+                     $10::int[], $11::numeric[], $12::text[]::json[], $13::text[]::json[])
               AS u(day, online, engaged, multi, night, weekend, inferred, jobs, distance, earnings, platforms)",
     )
     .bind(worker)
@@ -264,16 +264,17 @@ pub async fn recompute(
     .bind(computed.iter().map(|d| d.figures.online_inferred).collect::<Vec<_>>())
     .bind(computed.iter().map(|d| d.jobs).collect::<Vec<_>>())
     .bind(computed.iter().map(|d| d.distance_km).collect::<Vec<_>>())
-    .bind(computed.iter().map(|d| json(&d.earnings)).collect::<Vec<_>>())
-    .bind(computed.iter().map(|d| json(&d.platforms)).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| json_text(&d.earnings)).collect::<Vec<_>>())
+    .bind(computed.iter().map(|d| json_text(&d.platforms)).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// A stored JSON column (maps of plain data, which always serialise).
-fn json<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+/// A stored JSON column's text (maps of plain data, which always serialise), the same
+/// on both write paths.
+pub(crate) fn json_text<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
 /// Every local day an interval touches, with the day before and after (inferred online
@@ -312,94 +313,6 @@ pub fn days_touched(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
 pub fn worker_days(rows: Vec<StoredInterval>, tz: Tz, infer_gap: Ms) -> Vec<WorkerDay> {
     let loaded = Loaded::new(rows, infer_gap);
     days_touched(tz, &loaded.rows).into_iter().filter_map(|date| compute_day(&loaded, tz, date)).collect()
-}
-
-/// Recomputes every worker-day from the stored intervals, from scratch, in one
-/// transaction: all intervals stream in worker order, each worker's days are computed as
-/// soon as its rows are in, and the days go back with `COPY`. Returns the number of
-/// workers. The result is byte for byte what the incremental path stored.
-pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> {
-    let mut tx = pool.begin().await?;
-    // Writers (the feed consumer) wait until this is done; the read below sees a still table.
-    sqlx::query("LOCK TABLE intervals IN SHARE MODE").execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM worker_days").execute(&mut *tx).await?;
-    let mut read = pool.acquire().await?;
-    #[derive(sqlx::FromRow)]
-    struct ZonedInterval {
-        worker_id: Uuid,
-        time_zone: String,
-        #[sqlx(flatten)]
-        interval: StoredInterval,
-    }
-    let mut rows = sqlx::query_as::<_, ZonedInterval>(
-        "SELECT i.worker_id, z.time_zone, i.platform_id, i.external_id, i.kind, i.starts_at, i.ends_at, i.distance_km,
-                i.currency, i.pay, i.tips, i.bonus, i.fees, i.version
-         FROM intervals i JOIN worker_zones z USING (worker_id)
-         ORDER BY i.worker_id, i.starts_at, i.platform_id, i.external_id",
-    )
-    .fetch(&mut *read);
-    let mut copy = tx
-        .copy_in_raw(
-            "COPY worker_days (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
-                               weekend_engaged_ms, online_inferred, jobs, distance_km, earnings, platforms) FROM STDIN",
-        )
-        .await?;
-    let mut text = String::with_capacity(1 << 20);
-    let mut current: Option<(Uuid, String)> = None;
-    let mut batch: Vec<StoredInterval> = Vec::new();
-    let mut workers = 0u64;
-    loop {
-        let next = futures::TryStreamExt::try_next(&mut rows).await?;
-        let boundary = match (&next, &current) {
-            (Some(n), Some((c, _))) => n.worker_id != *c,
-            (None, Some(_)) => true,
-            _ => false,
-        };
-        if boundary && let Some((worker, zone)) = current.take() {
-            let tz: Tz =
-                zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
-            for day in worker_days(std::mem::take(&mut batch), tz, infer_gap) {
-                copy_line(&mut text, worker, tz, &day);
-            }
-            workers += 1;
-            if text.len() > (1 << 20) {
-                copy.send(std::mem::take(&mut text).into_bytes()).await?;
-            }
-        }
-        let Some(next) = next else { break };
-        if current.is_none() {
-            current = Some((next.worker_id, next.time_zone));
-        }
-        batch.push(next.interval);
-    }
-    drop(rows);
-    copy.send(text.into_bytes()).await?;
-    copy.finish().await?;
-    tx.commit().await?;
-    Ok(workers)
-}
-
-/// One `worker_days` row in `COPY` text format.
-fn copy_line(out: &mut String, worker: Uuid, tz: Tz, d: &WorkerDay) {
-    use std::fmt::Write as _;
-    let escape = |s: String| s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n");
-    let f = &d.figures;
-    let _ = writeln!(
-        out,
-        "{worker}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-        d.date,
-        tz.name(),
-        f.online_ms,
-        f.engaged_ms,
-        f.multi_app_ms,
-        f.night_engaged_ms,
-        f.weekend_engaged_ms,
-        if f.online_inferred { "t" } else { "f" },
-        d.jobs,
-        d.distance_km,
-        escape(json(&d.earnings).to_string()),
-        escape(json(&d.platforms).to_string()),
-    );
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use gigcover_e2e::Gigcover;
 use gigcover_e2e::load::{median, quantile};
-use gigcover_enrichment::recompute::{recompute_all, worker_days};
+use gigcover_enrichment::rebuild::recompute_all;
+use gigcover_enrichment::recompute::worker_days;
 use gigcover_enrichment::store::StoredInterval;
 use gigcover_kit::ServiceName;
 use gigcover_kit::auth::Role;
@@ -151,9 +152,6 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         recompute_all(&pool, INFER_GAP_MS).await?;
         full_secs.push(started.elapsed().as_secs_f64());
-        // The recompute replaces every stored day; autovacuum would clear the old ones
-        // before the next full recompute, which here follows at once.
-        exec(&pool, "VACUUM worker_days").await?;
         eprintln!(
             "round {}: range_agg {:.2} s, full recompute {:.2} s",
             round + 1,

@@ -11,6 +11,6 @@ use super::State;
 #[utoipa::path(post, path = "/v1/recompute", tag = "hours", security(("bearer" = [])),
     responses((status = 200, description = "how many workers were recomputed")))]
 pub async fn all(_caller: Authorized<roles::Ops>, state: web::Data<State>) -> ApiResult<HttpResponse> {
-    let workers = crate::recompute::recompute_all(&state.pool, state.settings.infer_gap_ms()).await?;
+    let workers = crate::rebuild::recompute_all(&state.pool, state.settings.infer_gap_ms()).await?;
     Ok(HttpResponse::Ok().json(json!({ "workers": workers })))
 }

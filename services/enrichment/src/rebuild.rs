@@ -1,0 +1,168 @@
+//! Every worker-day recomputed from the stored intervals, from scratch, into a new table
+//! that takes the old one's place at commit.
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::copy_out::{self, CopyRows, Fields};
+use crate::engine::Ms;
+use crate::recompute::{WorkerDay, json_text, worker_days};
+use crate::store::StoredInterval;
+
+/// Recomputes every worker-day in one transaction and returns the number of workers. All
+/// intervals stream in worker order (binary `COPY` out), each worker's days are computed
+/// as soon as its rows are in, and the days go with `COPY` into a new table, which replaces
+/// `worker_days` at commit: readers see the old days until then, and no old row is deleted
+/// one by one. The result is byte for byte what the incremental path stored.
+///
+/// The new table is `LIKE worker_days INCLUDING ALL` (columns, defaults, constraints,
+/// indexes); its primary key index takes the old one's name.
+pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    // Writers (the feed consumer) and another full recompute wait until this one is
+    // done; the read below sees a still table.
+    sqlx::query("LOCK TABLE intervals IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+    let zones = zones(&mut tx).await?;
+    sqlx::query("CREATE TABLE worker_days_next (LIKE worker_days INCLUDING ALL)").execute(&mut *tx).await?;
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY worker_days_next (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
+                                    weekend_engaged_ms, online_inferred, jobs, distance_km, earnings, platforms)
+             FROM STDIN (FREEZE)",
+        )
+        .await?;
+    let mut read = pool.acquire().await?;
+    // Not given back to the pool: were the read to fail half-way, the rest of its answer
+    // would still be on the connection.
+    read.close_on_drop();
+    // In the order of the index on (worker_id, starts_at): no sort in the database.
+    // `worker_days` puts each worker's rows in full order.
+    let mut rows = CopyRows::start(
+        &mut read,
+        "SELECT worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips,
+                bonus, fees, version
+         FROM intervals ORDER BY worker_id, starts_at",
+    )
+    .await?;
+    let mut text = String::with_capacity(1 << 20);
+    let mut current: Option<Uuid> = None;
+    let mut batch: Vec<StoredInterval> = Vec::new();
+    let mut workers = 0u64;
+    loop {
+        let next = rows.next(interval).await?;
+        if let Some(worker) = current
+            && next.as_ref().is_none_or(|(w, _)| *w != worker)
+        {
+            let intervals = std::mem::take(&mut batch);
+            // A worker's zone is stored with its first intervals.
+            if let Some(&tz) = zones.get(&worker) {
+                for day in worker_days(intervals, tz, infer_gap) {
+                    copy_line(&mut text, worker, tz, &day);
+                }
+                workers += 1;
+            }
+            if text.len() > (1 << 20) {
+                copy.send(std::mem::take(&mut text).into_bytes()).await?;
+            }
+        }
+        let Some((worker, interval)) = next else { break };
+        current = Some(worker);
+        batch.push(interval);
+    }
+    drop(rows);
+    copy.send(text.into_bytes()).await?;
+    copy.finish().await?;
+    sqlx::raw_sql(
+        "DROP TABLE worker_days;
+         ALTER TABLE worker_days_next RENAME TO worker_days;
+         ALTER INDEX worker_days_next_pkey RENAME TO worker_days_pkey;",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(workers)
+}
+
+/// Every worker's time zone.
+async fn zones(conn: &mut PgConnection) -> anyhow::Result<HashMap<Uuid, Tz>> {
+    let rows: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT worker_id, time_zone FROM worker_zones").fetch_all(conn).await?;
+    rows.into_iter()
+        .map(|(worker, zone)| {
+            let tz = zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
+            Ok((worker, tz))
+        })
+        .collect()
+}
+
+/// One row of the intervals query.
+fn interval(f: &mut Fields<'_>) -> anyhow::Result<(Uuid, StoredInterval)> {
+    Ok((
+        f.required(copy_out::uuid)?,
+        StoredInterval {
+            platform: f.required(copy_out::text)?,
+            external_id: f.required(copy_out::text)?,
+            kind: f.required(copy_out::text)?,
+            start: f.required(copy_out::timestamptz)?,
+            end: f.required(copy_out::timestamptz)?,
+            distance_km: f.optional(copy_out::numeric)?,
+            currency: f.optional(copy_out::text)?,
+            pay: f.optional(copy_out::numeric)?,
+            tips: f.optional(copy_out::numeric)?,
+            bonus: f.optional(copy_out::numeric)?,
+            fees: f.optional(copy_out::numeric)?,
+            version: f.required(copy_out::int4)?,
+        },
+    ))
+}
+
+/// One `worker_days` row in `COPY` text format.
+fn copy_line(out: &mut String, worker: Uuid, tz: Tz, d: &WorkerDay) {
+    use std::fmt::Write as _;
+    let f = &d.figures;
+    let _ = write!(
+        out,
+        "{worker}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t",
+        d.date,
+        tz.name(),
+        f.online_ms,
+        f.engaged_ms,
+        f.multi_app_ms,
+        f.night_engaged_ms,
+        f.weekend_engaged_ms,
+        if f.online_inferred { "t" } else { "f" },
+        d.jobs,
+        d.distance_km,
+    );
+    copy_text(out, &json_text(&d.earnings));
+    out.push('\t');
+    copy_text(out, &json_text(&d.platforms));
+    out.push('\n');
+}
+
+/// `value` as a `COPY` text field. JSON from serde has no raw tab or line break (they are
+/// escaped inside strings), only backslashes to double.
+fn copy_text(out: &mut String, value: &str) {
+    if value.contains('\\') {
+        out.push_str(&value.replace('\\', "\\\\"));
+    } else {
+        out.push_str(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_goes_into_copy_text_with_its_backslashes_doubled() {
+        let text = json_text(&std::collections::BTreeMap::from([("a\"b\\c\td".to_owned(), 1)]));
+        assert_eq!(text, r#"{"a\"b\\c\td":1}"#);
+        let mut out = String::new();
+        copy_text(&mut out, &text);
+        assert_eq!(out, r#"{"a\\"b\\\\c\\td":1}"#);
+    }
+}
