@@ -1,7 +1,7 @@
 //! Reading a bulk query through `COPY (...) TO STDOUT (FORMAT binary)`: the fields are
-//! decoded straight from the bytes Postgres sends, without a row object, a column lookup
-//! by name or an allocation per row. The full recompute reads every interval this way
-//! (through sqlx's row stream, decoding took most of its time).
+//! decoded straight from the bytes Postgres sends, without a row object or a column
+//! lookup by name. The full recompute reads every interval this way (through sqlx's row
+//! stream, decoding took most of its time).
 //!
 //! The format: <https://www.postgresql.org/docs/current/sql-copy.html#SQL-COPY-BINARY-FORMAT>.
 
@@ -52,7 +52,7 @@ impl<'c> CopyRows<'c> {
                     while self.stream.try_next().await?.is_some() {}
                     return Ok(None);
                 };
-                let mut fields = Fields { bytes: &self.buf[2..len], left: count };
+                let mut fields = Fields { bytes: &self.buf[2..len], left: count, read: 0 };
                 let value = decode(&mut fields)?;
                 ensure!(fields.left == 0, "the row has {} more fields than were read", fields.left);
                 self.buf.advance(len);
@@ -73,6 +73,9 @@ fn header_len(buf: &[u8]) -> anyhow::Result<Option<usize>> {
         return Ok(None);
     }
     ensure!(buf.starts_with(SIGNATURE), "not COPY's binary format");
+    // Bit 16 (OIDs included) and the others are flags this reader does not understand.
+    let flags = u32::from_be_bytes(buf[SIGNATURE.len()..SIGNATURE.len() + 4].try_into()?);
+    ensure!(flags == 0, "COPY header flags {flags:#x}");
     let extension = i32::from_be_bytes(buf[fixed - 4..fixed].try_into()?);
     let len = fixed + usize::try_from(extension).context("a negative header extension")?;
     Ok((buf.len() >= len).then_some(len))
@@ -102,12 +105,15 @@ fn row_len(buf: &[u8]) -> anyhow::Result<Option<Option<(usize, usize)>>> {
 pub struct Fields<'a> {
     bytes: &'a [u8],
     left: usize,
+    /// Fields read so far (for errors).
+    read: usize,
 }
 
 impl<'a> Fields<'a> {
     /// The next field's bytes, `None` for NULL.
     pub fn raw(&mut self) -> anyhow::Result<Option<&'a [u8]>> {
         ensure!(self.left > 0, "the row has no more fields");
+        self.read += 1;
         self.left -= 1;
         let (len, rest) = self.bytes.split_first_chunk::<4>().ok_or_else(|| anyhow!("a field cut short"))?;
         let Ok(len) = usize::try_from(i32::from_be_bytes(*len)) else {
@@ -121,12 +127,13 @@ impl<'a> Fields<'a> {
 
     /// The next field, decoded by `decode`; `None` for NULL.
     pub fn optional<T>(&mut self, decode: fn(&'a [u8]) -> anyhow::Result<T>) -> anyhow::Result<Option<T>> {
-        self.raw()?.map(decode).transpose()
+        let field = self.raw()?;
+        field.map(decode).transpose().with_context(|| format!("field {} of the row", self.read))
     }
 
     /// The next field, decoded by `decode`; NULL is an error.
     pub fn required<T>(&mut self, decode: fn(&'a [u8]) -> anyhow::Result<T>) -> anyhow::Result<T> {
-        self.optional(decode)?.ok_or_else(|| anyhow!("an unexpected NULL"))
+        self.optional(decode)?.ok_or_else(|| anyhow!("an unexpected NULL in field {} of the row", self.read))
     }
 }
 
@@ -178,7 +185,11 @@ pub fn numeric(b: &[u8]) -> anyhow::Result<Decimal> {
         let scaled = 10i128.checked_pow(exponent as u32).and_then(|p| mantissa.checked_mul(p)).ok_or_else(too_big)?;
         Decimal::try_from_i128_with_scale(scaled, 0)?
     } else {
-        Decimal::try_from_i128_with_scale(mantissa, exponent.unsigned_abs())?
+        // The last base-10,000 digit is padded with zeros past the display scale: drop
+        // them first, or a value that fits a decimal would not fit on the way.
+        let padding = exponent.unsigned_abs().saturating_sub(u32::from(dscale));
+        let mantissa = mantissa / 10i128.pow(padding.min(4));
+        Decimal::try_from_i128_with_scale(mantissa, exponent.unsigned_abs() - padding.min(4))?
     };
     value.set_sign_negative(negative);
     value.rescale(u32::from(dscale));
@@ -205,6 +216,11 @@ mod tests {
         assert_eq!(numeric(&numeric_bytes(1, -1, 0x4000, 4, &[31])).unwrap().to_string(), "-0.0031");
         // 20000 = 2 * 10^4 (weight 1, one digit), no scale
         assert_eq!(numeric(&numeric_bytes(1, 1, 0, 0, &[2])).unwrap().to_string(), "20000");
+        // 28 digits after dropping the last digit's padding (3500 with display scale 2)
+        assert_eq!(
+            numeric(&numeric_bytes(8, 6, 0, 2, &[792, 2816, 2514, 2643, 3759, 3543, 9503, 3500])).unwrap().to_string(),
+            "792281625142643375935439503.35"
+        );
         // zero has no digits and no scale, whatever its display scale
         assert_eq!(numeric(&numeric_bytes(0, 0, 0, 2, &[])).unwrap().to_string(), "0");
     }
@@ -227,7 +243,7 @@ mod tests {
             assert_eq!(row_len(&row[..cut]).unwrap(), None, "cut at {cut}");
         }
         assert_eq!(row_len(&row).unwrap(), Some(Some((2, row.len()))));
-        let mut fields = Fields { bytes: &row[2..], left: 2 };
+        let mut fields = Fields { bytes: &row[2..], left: 2, read: 0 };
         assert_eq!(fields.required(int4).unwrap(), 7);
         assert_eq!(fields.optional(int4).unwrap(), None);
         assert!(fields.raw().is_err(), "past the last field");

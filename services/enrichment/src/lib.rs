@@ -3,7 +3,8 @@
 //!
 //! - `engine`: the interval engine (pure): unions, per-day figures, attribution, insured time;
 //! - `feed`: consumes aggregation's `activity.changed`, keeps `store` fresh, recomputes;
-//! - `recompute`: stored intervals to stored worker-days, incrementally or from scratch;
+//! - `recompute`: stored intervals to stored worker-days, a worker's days at a time;
+//! - `rebuild`: every worker-day from scratch (read through `copy_out`, binary `COPY`);
 //! - `reading`, `routes`: hours, profiles, activity at an instant, statements.
 
 pub mod copy_out;

@@ -19,7 +19,8 @@ use crate::store::StoredInterval;
 /// one by one. The result is byte for byte what the incremental path stored.
 ///
 /// The new table is `LIKE worker_days INCLUDING ALL` (columns, defaults, constraints,
-/// indexes); its primary key index takes the old one's name.
+/// indexes); its primary key index takes the old one's name. What that does not carry
+/// over is listed in `migrations/enrichment/README.md`.
 pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
     // Writers (the feed consumer) and another full recompute wait until this one is
@@ -35,11 +36,12 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
         )
         .await?;
     let mut read = pool.acquire().await?;
-    // Not given back to the pool: were the read to fail half-way, the rest of its answer
-    // would still be on the connection.
+    // Closed when done rather than given back: a read that failed half-way leaves the rest
+    // of its answer on the connection (sqlx's ping on release would catch it too, with a
+    // warning). A full recompute is rare; one new connection costs nothing here.
     read.close_on_drop();
-    // In the order of the index on (worker_id, starts_at): no sort in the database.
-    // `worker_days` puts each worker's rows in full order.
+    // The order of the index on (worker_id, starts_at), which Postgres reads without a
+    // sort; `worker_days` orders each worker's rows fully.
     let mut rows = CopyRows::start(
         &mut read,
         "SELECT worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips,
@@ -58,7 +60,9 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
         {
             let intervals = std::mem::take(&mut batch);
             // A worker's zone is stored with its first intervals.
-            if let Some(&tz) = zones.get(&worker) {
+            if let Some(zone) = zones.get(&worker) {
+                let tz: Tz =
+                    zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
                 for day in worker_days(intervals, tz, infer_gap) {
                     copy_line(&mut text, worker, tz, &day);
                 }
@@ -75,8 +79,13 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
     drop(rows);
     copy.send(text.into_bytes()).await?;
     copy.finish().await?;
+    // Statistics for the planner at once rather than at autovacuum's next round. The swap
+    // waits for readers of the old table and makes new ones wait behind it: if it cannot
+    // have the table within a few seconds, the recompute fails and changes nothing.
     sqlx::raw_sql(
-        "DROP TABLE worker_days;
+        "ANALYZE worker_days_next;
+         SET LOCAL lock_timeout = '5s';
+         DROP TABLE worker_days;
          ALTER TABLE worker_days_next RENAME TO worker_days;
          ALTER INDEX worker_days_next_pkey RENAME TO worker_days_pkey;",
     )
@@ -87,15 +96,10 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
 }
 
 /// Every worker's time zone.
-async fn zones(conn: &mut PgConnection) -> anyhow::Result<HashMap<Uuid, Tz>> {
+async fn zones(conn: &mut PgConnection) -> sqlx::Result<HashMap<Uuid, String>> {
     let rows: Vec<(Uuid, String)> =
         sqlx::query_as("SELECT worker_id, time_zone FROM worker_zones").fetch_all(conn).await?;
-    rows.into_iter()
-        .map(|(worker, zone)| {
-            let tz = zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
-            Ok((worker, tz))
-        })
-        .collect()
+    Ok(rows.into_iter().collect())
 }
 
 /// One row of the intervals query.
