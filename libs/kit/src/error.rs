@@ -174,10 +174,23 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
+/// 55P03: a wait for a lock ran past `lock_timeout`: other work holds the data, and the
+/// same request later succeeds.
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
+}
+
+fn busy() -> ApiError {
+    ApiError::unavailable("busy", "the data is in use by other work; retry shortly")
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if is_unavailable(&e) {
             return ApiError::unavailable("database_unavailable", "the database is unavailable; retry shortly");
+        }
+        if is_busy(&e) {
+            return busy();
         }
         if let sqlx::Error::Database(db) = &e {
             let constraint = db.constraint().unwrap_or("a constraint").to_owned();
@@ -216,10 +229,13 @@ impl From<sqlx::Error> for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         // Context added with `.context()` must not hide a database outage behind a 500.
-        if let Some(sqlx_err) = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>())
-            && is_unavailable(sqlx_err)
-        {
-            return ApiError::unavailable("database_unavailable", "the database is unavailable; retry shortly");
+        if let Some(sqlx_err) = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>()) {
+            if is_unavailable(sqlx_err) {
+                return ApiError::unavailable("database_unavailable", "the database is unavailable; retry shortly");
+            }
+            if is_busy(sqlx_err) {
+                return busy();
+            }
         }
         ApiError::internal(e)
     }

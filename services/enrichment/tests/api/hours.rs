@@ -287,3 +287,27 @@ async fn an_insurer_reads_only_with_consent_of_the_right_scope_and_every_read_is
         .unwrap();
     assert_eq!(res.status(), 403);
 }
+
+#[tokio::test]
+async fn a_full_recompute_that_cannot_take_the_table_gives_up_and_changes_nothing() {
+    let (h, _worker) = three_platforms().await;
+    let before = h.days_dump().await;
+    assert!(!before.is_empty());
+    // A long read of the stored days holds the table the recompute would replace.
+    let mut reader = h.pool.begin().await.unwrap();
+    sqlx::query("SELECT count(*) FROM enrichment.worker_days").execute(&mut *reader).await.unwrap();
+    let ops = h.enrichment.keys.ops_token();
+    let res = h.enrichment.http.post(h.enrichment.url("/v1/recompute")).bearer_auth(&ops).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "busy", "{problem}");
+    reader.rollback().await.unwrap();
+    assert_eq!(h.days_dump().await, before);
+    let leftover: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('enrichment.worker_days_next')::text").fetch_one(&h.pool).await.unwrap();
+    assert_eq!(leftover, None, "the new table is rolled back with the rest");
+    // Once the reader is gone, the same request succeeds with the same days.
+    let res = h.enrichment.http.post(h.enrichment.url("/v1/recompute")).bearer_auth(&ops).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(h.days_dump().await, before);
+}
