@@ -6,15 +6,22 @@ use super::{Ms, Span};
 /// intervals are dropped; touching ones (`[a, b)` and `[b, c)`) merge.
 pub fn union(mut spans: Vec<Span>) -> Vec<Span> {
     spans.retain(|(s, e)| e > s);
-    spans.sort_unstable();
-    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
-    for (s, e) in spans {
-        match out.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => out.push((s, e)),
+    // The stable sort merges already sorted runs in linear time: the input is mostly a few
+    // sorted lists one after the other (a platform's sessions, engagements and gaps).
+    spans.sort();
+    // Merged in place: `kept` spans at the front are the union so far.
+    let mut kept = 0;
+    for i in 0..spans.len() {
+        let (s, e) = spans[i];
+        if kept > 0 && s <= spans[kept - 1].1 {
+            spans[kept - 1].1 = spans[kept - 1].1.max(e);
+        } else {
+            spans[kept] = (s, e);
+            kept += 1;
         }
     }
-    out
+    spans.truncate(kept);
+    spans
 }
 
 /// The total length of disjoint intervals.
