@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+pub(crate) const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// Microseconds from the Unix epoch to Postgres's (2000-01-01 UTC).
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 

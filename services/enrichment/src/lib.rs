@@ -4,9 +4,10 @@
 //! - `engine`: the interval engine (pure): unions, per-day figures, attribution, insured time;
 //! - `feed`: consumes aggregation's `activity.changed`, keeps `store` fresh, recomputes;
 //! - `recompute`: stored intervals to stored worker-days, a worker's days at a time;
-//! - `rebuild`: every worker-day from scratch (read through `copy_out`, binary `COPY`);
+//! - `rebuild`: every worker-day from scratch (binary `COPY` both ways: `copy_out`, `copy_in`);
 //! - `reading`, `routes`: hours, profiles, activity at an instant, statements.
 
+pub mod copy_in;
 pub mod copy_out;
 mod definitions;
 pub mod engine;

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::copy_in::CopyRowsIn;
 use crate::copy_out::{self, CopyRows, Fields};
 use crate::engine::Ms;
 use crate::recompute::{WorkerDay, json_text, worker_days};
@@ -32,7 +33,7 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
         .copy_in_raw(
             "COPY worker_days_next (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
                                     weekend_engaged_ms, online_inferred, jobs, distance_km, earnings, platforms)
-             FROM STDIN (FREEZE)",
+             FROM STDIN (FORMAT binary, FREEZE)",
         )
         .await?;
     let mut read = pool.acquire().await?;
@@ -49,7 +50,7 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
          FROM intervals ORDER BY worker_id, starts_at",
     )
     .await?;
-    let mut text = String::with_capacity(1 << 20);
+    let mut out = CopyRowsIn::new();
     let mut current: Option<Uuid> = None;
     let mut batch: Vec<StoredInterval> = Vec::new();
     let mut workers = 0u64;
@@ -64,12 +65,12 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
                 let tz: Tz =
                     zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
                 for day in worker_days(intervals, tz, infer_gap) {
-                    copy_line(&mut text, worker, tz, &day);
+                    day_row(&mut out, worker, tz, &day)?;
                 }
                 workers += 1;
             }
-            if text.len() > (1 << 20) {
-                copy.send(std::mem::take(&mut text).into_bytes()).await?;
+            if out.len() > (1 << 20) {
+                copy.send(out.take()).await?;
             }
         }
         let Some((worker, interval)) = next else { break };
@@ -77,7 +78,7 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
         batch.push(interval);
     }
     drop(rows);
-    copy.send(text.into_bytes()).await?;
+    copy.send(out.finish()).await?;
     copy.finish().await?;
     // Statistics for the planner at once rather than at autovacuum's next round. The swap
     // waits for readers of the old table and makes new ones wait behind it: if it cannot
@@ -123,50 +124,20 @@ fn interval(f: &mut Fields<'_>) -> anyhow::Result<(Uuid, StoredInterval)> {
     ))
 }
 
-/// One `worker_days` row in `COPY` text format.
-fn copy_line(out: &mut String, worker: Uuid, tz: Tz, d: &WorkerDay) {
-    use std::fmt::Write as _;
+/// One `worker_days` row.
+fn day_row(out: &mut CopyRowsIn, worker: Uuid, tz: Tz, d: &WorkerDay) -> anyhow::Result<()> {
     let f = &d.figures;
-    let _ = write!(
-        out,
-        "{worker}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t",
-        d.date,
-        tz.name(),
-        f.online_ms,
-        f.engaged_ms,
-        f.multi_app_ms,
-        f.night_engaged_ms,
-        f.weekend_engaged_ms,
-        if f.online_inferred { "t" } else { "f" },
-        d.jobs,
-        d.distance_km,
-    );
-    copy_text(out, &json_text(&d.earnings));
-    out.push('\t');
-    copy_text(out, &json_text(&d.platforms));
-    out.push('\n');
-}
-
-/// `value` as a `COPY` text field. JSON from serde has no raw tab or line break (they are
-/// escaped inside strings), only backslashes to double.
-fn copy_text(out: &mut String, value: &str) {
-    if value.contains('\\') {
-        out.push_str(&value.replace('\\', "\\\\"));
-    } else {
-        out.push_str(value);
+    out.row(13);
+    out.field(&worker)?;
+    out.field(&d.date)?;
+    out.field(&tz.name())?;
+    for ms in [f.online_ms, f.engaged_ms, f.multi_app_ms, f.night_engaged_ms, f.weekend_engaged_ms] {
+        out.field(&ms)?;
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_goes_into_copy_text_with_its_backslashes_doubled() {
-        let text = json_text(&std::collections::BTreeMap::from([("a\"b\\c\td".to_owned(), 1)]));
-        assert_eq!(text, r#"{"a\"b\\c\td":1}"#);
-        let mut out = String::new();
-        copy_text(&mut out, &text);
-        assert_eq!(out, r#"{"a\\"b\\\\c\\td":1}"#);
-    }
+    out.field(&f.online_inferred)?;
+    out.field(&d.jobs)?;
+    out.field(&d.distance_km)?;
+    out.field(&json_text(&d.earnings))?;
+    out.field(&json_text(&d.platforms))?;
+    Ok(())
 }
