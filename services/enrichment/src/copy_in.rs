@@ -31,7 +31,8 @@ impl CopyRowsIn {
     }
 
     /// Appends one field (`None` is NULL). For a `json` column pass its text: a `json`
-    /// value's binary form is its text.
+    /// value's binary form is its text. Scalar types only: sqlx finishes arrays of custom
+    /// types and records once it knows their type ids, which a COPY never asks for.
     pub fn field<'q, T: sqlx::Encode<'q, Postgres>>(&mut self, value: &T) -> anyhow::Result<()> {
         let at = self.buf.len();
         self.buf.extend_from_slice(&[0; 4]);
