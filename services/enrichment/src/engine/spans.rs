@@ -9,18 +9,14 @@ pub fn union(mut spans: Vec<Span>) -> Vec<Span> {
     // The stable sort merges already sorted runs in linear time: the input is mostly a few
     // sorted lists one after the other (a platform's sessions, engagements and gaps).
     spans.sort();
-    // Merged in place: `kept` spans at the front are the union so far.
-    let mut kept = 0;
-    for i in 0..spans.len() {
-        let (s, e) = spans[i];
-        if kept > 0 && s <= spans[kept - 1].1 {
-            spans[kept - 1].1 = spans[kept - 1].1.max(e);
-        } else {
-            spans[kept] = (s, e);
-            kept += 1;
+    // Merged in place: a span that starts before the last kept one ends extends it.
+    spans.dedup_by(|next, kept| {
+        let overlaps = next.0 <= kept.1;
+        if overlaps {
+            kept.1 = kept.1.max(next.1);
         }
-    }
-    spans.truncate(kept);
+        overlaps
+    });
     spans
 }
 
