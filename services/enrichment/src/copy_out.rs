@@ -141,8 +141,9 @@ pub fn uuid(b: &[u8]) -> anyhow::Result<Uuid> {
     Ok(Uuid::from_slice(b)?)
 }
 
-pub fn text(b: &[u8]) -> anyhow::Result<String> {
-    Ok(std::str::from_utf8(b)?.to_owned())
+/// Borrowed from the row: a caller that keeps it copies it.
+pub fn text(b: &[u8]) -> anyhow::Result<&str> {
+    Ok(std::str::from_utf8(b)?)
 }
 
 pub fn int4(b: &[u8]) -> anyhow::Result<i32> {

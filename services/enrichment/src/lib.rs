@@ -3,6 +3,7 @@
 //!
 //! - `engine`: the interval engine (pure): unions, per-day figures, attribution, insured time;
 //! - `feed`: consumes aggregation's `activity.changed`, keeps `store` fresh, recomputes;
+//! - `intervals`: a worker's intervals as the engine reads them;
 //! - `recompute`: stored intervals to stored worker-days, a worker's days at a time;
 //! - `rebuild`: every worker-day from scratch (binary `COPY` both ways: `copy_out`, `copy_in`);
 //! - `reading`, `routes`: hours, profiles, activity at an instant, statements.
@@ -12,6 +13,7 @@ pub mod copy_out;
 mod definitions;
 pub mod engine;
 pub mod feed;
+pub mod intervals;
 mod reading;
 pub mod rebuild;
 pub mod recompute;

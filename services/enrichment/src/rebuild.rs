@@ -10,8 +10,8 @@ use uuid::Uuid;
 use crate::copy_in::CopyRowsIn;
 use crate::copy_out::{self, CopyRows, Fields};
 use crate::engine::Ms;
-use crate::recompute::{WorkerDay, json_text, worker_days};
-use crate::store::StoredInterval;
+use crate::intervals::{self, Job, WorkerIntervals};
+use crate::recompute::{EarningsSum, Loaded, WorkerDay, worker_days};
 
 /// Recomputes every worker-day in one transaction and returns the number of workers. All
 /// intervals stream in worker order (binary `COPY` out), each worker's days are computed
@@ -45,40 +45,19 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
     // sort; `worker_days` orders each worker's rows fully.
     let mut rows = CopyRows::start(
         &mut read,
-        "SELECT worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips,
-                bonus, fees, version
+        "SELECT worker_id, platform_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees
          FROM intervals ORDER BY worker_id, starts_at",
     )
     .await?;
-    let mut out = CopyRowsIn::new();
-    let mut current: Option<Uuid> = None;
-    let mut batch: Vec<StoredInterval> = Vec::new();
-    let mut workers = 0u64;
-    loop {
-        let next = rows.next(interval).await?;
-        if let Some(worker) = current
-            && next.as_ref().is_none_or(|(w, _)| *w != worker)
-        {
-            let intervals = std::mem::take(&mut batch);
-            // A worker's zone is stored with its first intervals.
-            if let Some(zone) = zones.get(&worker) {
-                let tz: Tz =
-                    zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
-                for day in worker_days(intervals, tz, infer_gap) {
-                    day_row(&mut out, worker, tz, &day)?;
-                }
-                workers += 1;
-            }
-            if out.len() > (1 << 20) {
-                copy.send(out.take()).await?;
-            }
+    let mut rebuilt = Rebuilt { zones, infer_gap, ..Rebuilt::default() };
+    while rows.next(|f| rebuilt.row(f)).await?.is_some() {
+        if rebuilt.out.len() > (1 << 20) {
+            copy.send(rebuilt.out.take()).await?;
         }
-        let Some((worker, interval)) = next else { break };
-        current = Some(worker);
-        batch.push(interval);
     }
     drop(rows);
-    copy.send(out.finish()).await?;
+    rebuilt.finish_worker()?;
+    copy.send(rebuilt.out.finish()).await?;
     copy.finish().await?;
     // Statistics for the planner at once rather than at autovacuum's next round. The swap
     // waits for readers of the old table and makes new ones wait behind it: if it cannot
@@ -93,7 +72,7 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(workers)
+    Ok(rebuilt.workers)
 }
 
 /// Every worker's time zone.
@@ -103,25 +82,53 @@ async fn zones(conn: &mut PgConnection) -> sqlx::Result<HashMap<Uuid, String>> {
     Ok(rows.into_iter().collect())
 }
 
-/// One row of the intervals query.
-fn interval(f: &mut Fields<'_>) -> anyhow::Result<(Uuid, StoredInterval)> {
-    Ok((
-        f.required(copy_out::uuid)?,
-        StoredInterval {
-            platform: f.required(copy_out::text)?,
-            external_id: f.required(copy_out::text)?,
-            kind: f.required(copy_out::text)?,
-            start: f.required(copy_out::timestamptz)?,
-            end: f.required(copy_out::timestamptz)?,
-            distance_km: f.optional(copy_out::numeric)?,
-            currency: f.optional(copy_out::text)?,
-            pay: f.optional(copy_out::numeric)?,
-            tips: f.optional(copy_out::numeric)?,
-            bonus: f.optional(copy_out::numeric)?,
-            fees: f.optional(copy_out::numeric)?,
-            version: f.required(copy_out::int4)?,
-        },
-    ))
+/// The days of the workers read so far, as `COPY` rows.
+#[derive(Default)]
+struct Rebuilt {
+    zones: HashMap<Uuid, String>,
+    infer_gap: Ms,
+    /// The worker whose intervals are being read, and those read.
+    worker: Option<Uuid>,
+    intervals: WorkerIntervals,
+    out: CopyRowsIn,
+    workers: u64,
+}
+
+impl Rebuilt {
+    /// Takes one row of the intervals query; the first of a worker completes the days of
+    /// the worker before.
+    fn row(&mut self, f: &mut Fields<'_>) -> anyhow::Result<()> {
+        let worker = f.required(copy_out::uuid)?;
+        if self.worker != Some(worker) {
+            self.finish_worker()?;
+            self.worker = Some(worker);
+        }
+        let platform = f.required(copy_out::text)?;
+        let kind = intervals::kind(f.required(copy_out::text)?);
+        let start = f.required(copy_out::timestamptz)?.timestamp_millis();
+        let end = f.required(copy_out::timestamptz)?.timestamp_millis();
+        let distance_km = f.optional(copy_out::numeric)?.unwrap_or_default();
+        let currency = f.optional(copy_out::text)?.map(|code| self.intervals.currency(code));
+        let mut money = || f.optional(copy_out::numeric).map(Option::unwrap_or_default);
+        let earnings = EarningsSum { pay: money()?, tips: money()?, bonus: money()?, fees: money()? };
+        self.intervals.push(platform, kind, (start, end), Job { distance_km, currency, earnings });
+        Ok(())
+    }
+
+    /// Computes and writes the days of the worker read last.
+    fn finish_worker(&mut self) -> anyhow::Result<()> {
+        let intervals = std::mem::take(&mut self.intervals);
+        let Some(worker) = self.worker.take() else { return Ok(()) };
+        // A worker's zone is stored with its first intervals.
+        let Some(zone) = self.zones.get(&worker) else { return Ok(()) };
+        let tz: Tz = zone.parse().map_err(|_| anyhow::anyhow!("worker {worker} has an unknown time zone {zone}"))?;
+        let loaded = Loaded::new(intervals, self.infer_gap);
+        for day in worker_days(&loaded, tz) {
+            day_row(&mut self.out, worker, tz, &day)?;
+        }
+        self.workers += 1;
+        Ok(())
+    }
 }
 
 /// One `worker_days` row.
@@ -137,7 +144,7 @@ fn day_row(out: &mut CopyRowsIn, worker: Uuid, tz: Tz, d: &WorkerDay) -> anyhow:
     out.field(&f.online_inferred)?;
     out.field(&d.jobs)?;
     out.field(&d.distance_km)?;
-    out.field(&json_text(&d.earnings))?;
-    out.field(&json_text(&d.platforms))?;
+    out.field(&d.earnings_json())?;
+    out.field(&d.platforms_json())?;
     Ok(())
 }

@@ -2,9 +2,9 @@
 //! intervals within a day of it (its context), so recomputing a few days after a late
 //! event gives exactly what recomputing everything gives.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,8 @@ use crate::engine::calendar::{DayWindow, local_date};
 use crate::engine::day::{DayFigures, Share, figures};
 use crate::engine::timeline::Timeline;
 use crate::engine::{Kind, MS_PER_HOUR, Ms, Piece};
-use crate::store::{self, IntervalTime, StoredInterval};
+use crate::intervals::{Job, WorkerIntervals, kind};
+use crate::store::{self, IntervalTime};
 
 /// How far either side of a day its figures look (for inferred online time and
 /// insured-time definitions).
@@ -55,13 +56,14 @@ pub enum Load {
     Times,
 }
 
-/// A worker's intervals around some days, sorted by start, with their platforms indexed in
-/// sorted order.
+/// A worker's intervals around some days, sorted by start, with their platforms and
+/// currencies in name order.
 pub struct Loaded {
     pub platforms: Vec<String>,
-    /// `pieces[i]` is `rows[i]` (rows are empty where only the times were loaded).
+    currencies: Vec<String>,
     pub pieces: Vec<Piece>,
-    pub rows: Vec<StoredInterval>,
+    /// `jobs[i]` belongs to `pieces[i]` (zero where only the times were loaded).
+    jobs: Vec<Job>,
     /// The longest interval, so a window's pieces are found by binary search on starts.
     longest: Ms,
     infer_gap: Ms,
@@ -71,30 +73,21 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    pub fn new(mut rows: Vec<StoredInterval>, infer_gap: Ms) -> Self {
-        let order = |a: &StoredInterval, b: &StoredInterval| {
-            (a.start, &a.platform, &a.external_id).cmp(&(b.start, &b.platform, &b.external_id))
-        };
-        // The store reads them in this order already.
-        if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
-            rows.sort_by(order);
-        }
-        let (platforms, pieces) =
-            pieces_of(rows.iter().map(|r| (r.platform.as_str(), r.kind.as_str(), r.start, r.end)));
-        Self::of(platforms, pieces, rows, infer_gap)
-    }
-
-    /// Only the times, already in order (`store::load_times`): enough for timelines, not for
-    /// `compute_day`, which also needs the rows' jobs and earnings.
-    pub fn times(times: &[IntervalTime], infer_gap: Ms) -> Self {
-        let (platforms, pieces) =
-            pieces_of(times.iter().map(|t| (t.platform.as_str(), t.kind.as_str(), t.start, t.end)));
-        Self::of(platforms, pieces, Vec::new(), infer_gap)
-    }
-
-    fn of(platforms: Vec<String>, pieces: Vec<Piece>, rows: Vec<StoredInterval>, infer_gap: Ms) -> Self {
+    pub fn new(intervals: WorkerIntervals, infer_gap: Ms) -> Self {
+        let WorkerIntervals { platforms, currencies, pieces, jobs } = intervals.sorted();
         let longest = pieces.iter().map(|p| p.end - p.start).max().unwrap_or(0);
-        Self { platforms, pieces, rows, longest, infer_gap, whole: std::sync::OnceLock::new() }
+        Self { platforms, currencies, pieces, jobs, longest, infer_gap, whole: std::sync::OnceLock::new() }
+    }
+
+    /// Only the times (`store::load_times`): enough for timelines, not for `compute_day`,
+    /// whose jobs' distance and earnings are then zero.
+    pub fn times(times: &[IntervalTime], infer_gap: Ms) -> Self {
+        let mut intervals = WorkerIntervals::default();
+        for t in times {
+            let span = (t.start.timestamp_millis(), t.end.timestamp_millis());
+            intervals.push(&t.platform, kind(&t.kind), span, Job::default());
+        }
+        Self::new(intervals, infer_gap)
     }
 
     /// The timeline of every loaded interval.
@@ -123,7 +116,9 @@ impl Loaded {
     ) -> sqlx::Result<Self> {
         let (from, to) = context(tz, first, last);
         Ok(match what {
-            Load::Rows => Self::new(store::load(conn, worker, from, to).await?, infer_gap),
+            Load::Rows => {
+                Self::new(WorkerIntervals::from(store::load(conn, worker, from, to).await?.as_slice()), infer_gap)
+            }
             Load::Times => Self::times(&store::load_times(conn, worker, from, to).await?, infer_gap),
         })
     }
@@ -138,30 +133,6 @@ impl Loaded {
     }
 }
 
-/// The platforms (sorted) and the pieces of intervals given in order.
-fn pieces_of<'a>(
-    items: impl Iterator<Item = (&'a str, &'a str, DateTime<Utc>, DateTime<Utc>)> + Clone,
-) -> (Vec<String>, Vec<Piece>) {
-    // A worker works on a few platforms: a short list, searched in order, beats sorting a
-    // name per interval.
-    let mut names: Vec<&str> = Vec::new();
-    for (platform, ..) in items.clone() {
-        if !names.contains(&platform) {
-            names.push(platform);
-        }
-    }
-    names.sort_unstable();
-    let pieces = items
-        .map(|(platform, kind, start, end)| Piece {
-            platform: names.iter().position(|n| *n == platform).unwrap_or(0),
-            kind: if kind == "session" { Kind::Session } else { Kind::Engagement },
-            start: start.timestamp_millis(),
-            end: end.timestamp_millis(),
-        })
-        .collect();
-    (names.iter().map(|n| (*n).to_owned()).collect(), pieces)
-}
-
 /// The instants the days `first..=last` look at.
 pub fn context(tz: Tz, first: NaiveDate, last: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let from = DayWindow::new(tz, first).start - CONTEXT_MS;
@@ -170,55 +141,78 @@ pub fn context(tz: Tz, first: NaiveDate, last: NaiveDate) -> (DateTime<Utc>, Dat
     (at(from), at(to))
 }
 
-/// Everything stored for one worker-day.
+/// Everything stored for one worker-day, its names borrowed from the worker's [`Loaded`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct WorkerDay {
+pub struct WorkerDay<'a> {
     pub date: NaiveDate,
     pub figures: DayFigures,
     pub jobs: i32,
     pub distance_km: Decimal,
-    pub earnings: BTreeMap<String, EarningsSum>,
-    pub platforms: BTreeMap<String, Share>,
+    /// Per currency, in code order.
+    pub earnings: Vec<(&'a str, EarningsSum)>,
+    /// Per platform with time on the day, in name order.
+    pub platforms: Vec<(&'a str, Share)>,
+}
+
+impl WorkerDay<'_> {
+    /// The stored `earnings` column: an object by currency code.
+    pub fn earnings_json(&self) -> String {
+        json_object(&self.earnings)
+    }
+
+    /// The stored `platforms` column: an object by platform id.
+    pub fn platforms_json(&self) -> String {
+        json_object(&self.platforms)
+    }
+}
+
+/// A JSON object from entries in key order (the text `serde_json` gives a `BTreeMap` of
+/// them), the same on both write paths.
+fn json_object<V: Serialize>(entries: &[(&str, V)]) -> String {
+    struct Entries<'e, V>(&'e [(&'e str, V)]);
+    impl<V: Serialize> Serialize for Entries<'_, V> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
+    }
+    // Maps of plain data always serialise.
+    serde_json::to_string(&Entries(entries)).unwrap_or_else(|_| "null".to_owned())
 }
 
 /// The figures of one day, or `None` for a day without activity. Jobs, distance and
 /// earnings count on the local day a job started.
-pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate) -> Option<WorkerDay> {
+pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate) -> Option<WorkerDay<'_>> {
     let day = DayWindow::cached(tz, date);
     let figures = figures(loaded.whole(), &day);
     let mut jobs = 0;
     let mut distance_km = Decimal::ZERO;
-    let mut earnings: BTreeMap<String, EarningsSum> = BTreeMap::new();
+    // A day's jobs are paid in one currency or a few.
+    let mut earnings: Vec<(&str, EarningsSum)> = Vec::new();
     // The jobs that started on the day.
     let first = loaded.pieces.partition_point(|p| p.start < day.start);
-    let last = loaded.pieces.partition_point(|p| p.start < day.end);
-    for r in loaded.rows[first..last.max(first)].iter().filter(|r| r.kind == "engagement") {
+    let last = loaded.pieces.partition_point(|p| p.start < day.end).max(first);
+    for (_, job) in
+        loaded.pieces[first..last].iter().zip(&loaded.jobs[first..last]).filter(|(p, _)| p.kind == Kind::Engagement)
+    {
         jobs += 1;
-        distance_km += r.distance_km.unwrap_or_default();
-        if let Some(currency) = &r.currency {
-            let job = EarningsSum {
-                pay: r.pay.unwrap_or_default(),
-                tips: r.tips.unwrap_or_default(),
-                bonus: r.bonus.unwrap_or_default(),
-                fees: r.fees.unwrap_or_default(),
-            };
-            match earnings.get_mut(currency) {
-                Some(sum) => sum.add(&job),
-                None => {
-                    earnings.insert(currency.clone(), job);
-                }
+        distance_km += job.distance_km;
+        if let Some(currency) = job.currency.map(|c| loaded.currencies[c].as_str()) {
+            match earnings.iter_mut().find(|(c, _)| *c == currency) {
+                Some((_, sum)) => sum.add(&job.earnings),
+                None => earnings.push((currency, job.earnings.clone())),
             }
         }
     }
     if figures.online_ms == 0 && jobs == 0 {
         return None;
     }
+    earnings.sort_unstable_by_key(|(c, _)| *c);
     let platforms = loaded
         .platforms
         .iter()
         .zip(&figures.shares)
         .filter(|(_, s)| s.online_ms > 0 || s.engaged_ms > 0)
-        .map(|(p, s)| (p.clone(), *s))
+        .map(|(p, s)| (p.as_str(), *s))
         .collect();
     Some(WorkerDay { date, figures, jobs, distance_km, earnings, platforms })
 }
@@ -264,24 +258,17 @@ pub async fn recompute(
     .bind(computed.iter().map(|d| d.figures.online_inferred).collect::<Vec<_>>())
     .bind(computed.iter().map(|d| d.jobs).collect::<Vec<_>>())
     .bind(computed.iter().map(|d| d.distance_km).collect::<Vec<_>>())
-    .bind(computed.iter().map(|d| json_text(&d.earnings)).collect::<Vec<_>>())
-    .bind(computed.iter().map(|d| json_text(&d.platforms)).collect::<Vec<_>>())
+    .bind(computed.iter().map(WorkerDay::earnings_json).collect::<Vec<_>>())
+    .bind(computed.iter().map(WorkerDay::platforms_json).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// A stored JSON column's text (maps of plain data, which always serialise), the same
-/// on both write paths.
-pub(crate) fn json_text<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
-}
-
-/// Every local day an interval touches, with the day before and after (inferred online
-/// time and earnings may reach a neighbour).
-pub fn days_touched(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
-    let mut days = BTreeSet::new();
-    // Rows come mostly in time order: remember the last day looked up.
+/// Every local day a piece touches, with the day before and after (inferred online time
+/// and earnings may reach a neighbour), in order.
+fn days_touched(tz: Tz, pieces: &[Piece]) -> Vec<NaiveDate> {
+    // Pieces come mostly in time order: remember the last day looked up.
     let mut known: Option<DayWindow> = None;
     let mut date_of = |t: Ms| match known {
         Some(d) if d.start <= t && t < d.end => d.date,
@@ -291,64 +278,49 @@ pub fn days_touched(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
             d.date
         }
     };
-    let mut touched: Vec<(NaiveDate, NaiveDate)> =
-        rows.iter().map(|r| (date_of(r.start.timestamp_millis()), date_of(r.end.timestamp_millis()))).collect();
+    let mut touched: Vec<(NaiveDate, NaiveDate)> = pieces.iter().map(|p| (date_of(p.start), date_of(p.end))).collect();
     touched.sort_unstable();
-    // Each day once: rows mostly share their days, so only the part of a row's days past
-    // the last one added is new.
-    let mut added: Option<NaiveDate> = None;
+    // Each day once: pieces mostly share their days, so only the part of a piece's days
+    // past the last one added is new.
+    let mut days: Vec<NaiveDate> = Vec::new();
     for (first, last) in touched {
-        let mut d = (first - Duration::days(1)).max(added.map_or(NaiveDate::MIN, |a| a + Duration::days(1)));
-        let until = last + Duration::days(1);
-        while d <= until {
-            days.insert(d);
-            added = Some(d);
-            d += Duration::days(1);
+        let mut day = first.pred_opt().unwrap_or(first);
+        if let Some(&added) = days.last()
+            && day <= added
+        {
+            day = added.succ_opt().unwrap_or(added);
+        }
+        let until = last.succ_opt().unwrap_or(last);
+        while day <= until && days.last() != Some(&day) {
+            days.push(day);
+            day = day.succ_opt().unwrap_or(day);
         }
     }
     days
 }
 
 /// Every day of one worker's activity, computed from all of its intervals.
-pub fn worker_days(rows: Vec<StoredInterval>, tz: Tz, infer_gap: Ms) -> Vec<WorkerDay> {
-    let loaded = Loaded::new(rows, infer_gap);
-    days_touched(tz, &loaded.rows).into_iter().filter_map(|date| compute_day(&loaded, tz, date)).collect()
+pub fn worker_days(loaded: &Loaded, tz: Tz) -> impl Iterator<Item = WorkerDay<'_>> {
+    days_touched(tz, &loaded.pieces).into_iter().filter_map(move |date| compute_day(loaded, tz, date))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use proptest::prelude::*;
 
-    fn row(start: Ms, end: Ms) -> StoredInterval {
-        let at = |ms: Ms| DateTime::from_timestamp_millis(ms).unwrap();
-        StoredInterval {
-            platform: "p".into(),
-            external_id: format!("{start}-{end}"),
-            kind: "engagement".into(),
-            start: at(start),
-            end: at(end),
-            distance_km: None,
-            currency: None,
-            pay: None,
-            tips: None,
-            bonus: None,
-            fees: None,
-            version: 1,
-        }
-    }
-
-    /// Every day from the day before each interval's first to the day after its last.
-    fn days_touched_one_by_one(tz: Tz, rows: &[StoredInterval]) -> BTreeSet<NaiveDate> {
+    /// Every day from the day before each piece's first to the day after its last.
+    fn days_touched_one_by_one(tz: Tz, pieces: &[Piece]) -> Vec<NaiveDate> {
         let mut days = BTreeSet::new();
-        for r in rows {
-            let mut d = local_date(tz, r.start.timestamp_millis()) - Duration::days(1);
-            while d <= local_date(tz, r.end.timestamp_millis()) + Duration::days(1) {
+        for p in pieces {
+            let mut d = local_date(tz, p.start) - Duration::days(1);
+            while d <= local_date(tz, p.end) + Duration::days(1) {
                 days.insert(d);
                 d += Duration::days(1);
             }
         }
-        days
+        days.into_iter().collect()
     }
 
     proptest! {
@@ -359,9 +331,16 @@ mod tests {
         ) {
             let tz: Tz = "Europe/Berlin".parse().unwrap();
             let base = DateTime::parse_from_rfc3339("2026-10-10T00:00:00Z").unwrap().timestamp_millis();
-            let rows: Vec<StoredInterval> =
-                v.iter().map(|&(s, l)| row(base + s * 60_000, base + (s + l) * 60_000)).collect();
-            prop_assert_eq!(days_touched(tz, &rows), days_touched_one_by_one(tz, &rows));
+            let pieces: Vec<Piece> = v
+                .iter()
+                .map(|&(s, l)| Piece {
+                    platform: 0,
+                    kind: Kind::Engagement,
+                    start: base + s * 60_000,
+                    end: base + (s + l) * 60_000,
+                })
+                .collect();
+            prop_assert_eq!(days_touched(tz, &pieces), days_touched_one_by_one(tz, &pieces));
         }
     }
 }

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use gigcover_e2e::Gigcover;
 use gigcover_e2e::load::{median, quantile};
+use gigcover_enrichment::intervals::WorkerIntervals;
 use gigcover_enrichment::rebuild::recompute_all;
-use gigcover_enrichment::recompute::worker_days;
+use gigcover_enrichment::recompute::{Loaded, worker_days};
 use gigcover_enrichment::store::StoredInterval;
 use gigcover_kit::ServiceName;
 use gigcover_kit::auth::Role;
@@ -184,14 +185,17 @@ async fn main() -> anyhow::Result<()> {
     for (w, i) in rows {
         by_worker.entry(w).or_default().push(i);
     }
-    let by_worker: Vec<Vec<StoredInterval>> = by_worker.into_values().collect();
+    // In the form the engine reads (what the full recompute decodes the rows into).
+    let by_worker: Vec<WorkerIntervals> =
+        by_worker.values().map(|rows| WorkerIntervals::from(rows.as_slice())).collect();
     let tz: chrono_tz::Tz = chrono_tz::Europe::Berlin;
     let mut engine_secs = Vec::new();
     eprintln!("timing the engine on {} workers in memory ...", by_worker.len());
     for _ in 0..args.rounds {
         let rows = by_worker.clone();
         let started = Instant::now();
-        let computed: usize = rows.into_iter().map(|rows| worker_days(rows, tz, INFER_GAP_MS).len()).sum();
+        let computed: usize =
+            rows.into_iter().map(|intervals| worker_days(&Loaded::new(intervals, INFER_GAP_MS), tz).count()).sum();
         engine_secs.push(started.elapsed().as_secs_f64());
         anyhow::ensure!(computed as i64 == days, "the engine computed {computed} days, the store holds {days}");
     }

@@ -31,9 +31,10 @@ impl DayWindow {
     /// [`DayWindow::new`], remembered per thread (time-zone arithmetic is the costly part of
     /// a day, and every worker of a market shares the same days).
     pub fn cached(tz: Tz, date: NaiveDate) -> Self {
+        // A fast hash: the keys are ours, not an attacker's.
+        type Days = std::collections::HashMap<(Tz, NaiveDate), DayWindow, foldhash::fast::FixedState>;
         thread_local! {
-            static DAYS: std::cell::RefCell<std::collections::HashMap<(Tz, NaiveDate), DayWindow>> =
-                std::cell::RefCell::new(std::collections::HashMap::new());
+            static DAYS: std::cell::RefCell<Days> = std::cell::RefCell::new(Days::default());
         }
         DAYS.with(|days| {
             let mut days = days.borrow_mut();

@@ -6,6 +6,8 @@
 //! availability), else to the online ones, split evenly, the indivisible milliseconds going
 //! to the first platforms in order; so per-platform figures add up to the totals exactly.
 
+use std::cell::RefCell;
+
 use super::calendar::DayWindow;
 use super::spans::{clip_sorted, overlap};
 use super::timeline::Timeline;
@@ -38,16 +40,12 @@ pub struct DayFigures {
 }
 
 /// Splits `len` evenly among the `n` platforms `members`, the remainder one millisecond
-/// each to the first.
-fn split(len: Ms, members: impl Iterator<Item = usize>, n: usize, shares: &mut [Share], engaged: bool) {
+/// each to the first, giving each its part with `add`.
+fn split(len: Ms, members: impl Iterator<Item = usize>, n: usize, mut add: impl FnMut(usize, Ms)) {
     let n = n as Ms;
+    let (each, rest) = (len / n, len % n);
     for (i, p) in members.enumerate() {
-        let part = len / n + Ms::from((i as Ms) < len % n);
-        if engaged {
-            shares[p].engaged_ms += part;
-        } else {
-            shares[p].online_ms += part;
-        }
+        add(p, each + Ms::from((i as Ms) < rest));
     }
 }
 
@@ -55,11 +53,27 @@ fn split(len: Ms, members: impl Iterator<Item = usize>, n: usize, shares: &mut [
 const ONLINE: usize = 0;
 const ENGAGED: usize = 1;
 
+/// A boundary: when, which platform, what changes (`ONLINE` or `ENGAGED`), by how much.
+type Edge = (Ms, usize, usize, i32);
+
+thread_local! {
+    /// The sweep's working space, kept from one day to the next: a full recompute computes
+    /// millions of days.
+    static SCRATCH: RefCell<(Vec<Edge>, Vec<[i32; 2]>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
 pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
+    SCRATCH.with(|scratch| {
+        let (edges, counts) = &mut *scratch.borrow_mut();
+        sweep(timeline, day, edges, counts)
+    })
+}
+
+fn sweep(timeline: &Timeline, day: &DayWindow, edges: &mut Vec<Edge>, counts: &mut Vec<[i32; 2]>) -> DayFigures {
     let window = day.span();
     let platforms = timeline.platforms();
     // Boundaries: +1 where a platform's online or engaged time starts, -1 where it ends.
-    let mut edges: Vec<(Ms, usize, usize, i32)> = Vec::with_capacity(16);
+    edges.clear();
     let mut inferred = false;
     for p in 0..platforms {
         let mut online = clip_sorted(&timeline.online_by[p], window).peekable();
@@ -77,7 +91,8 @@ pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
     let mut out =
         DayFigures { online_inferred: inferred, shares: vec![Share::default(); platforms], ..DayFigures::default() };
     // Per platform: how many of its online and engaged spans cover the segment.
-    let mut counts = vec![[0i32; 2]; platforms];
+    counts.clear();
+    counts.resize(platforms, [0; 2]);
     let mut i = 0;
     while i < edges.len() {
         let t = edges[i].0;
@@ -98,8 +113,9 @@ pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
             out.multi_app_ms += len;
         }
         let busy = counts.iter().filter(|c| c[ENGAGED] > 0).count();
+        let shares = &mut out.shares;
         if busy == 0 {
-            split(len, members(ONLINE), on, &mut out.shares, false);
+            split(len, members(ONLINE), on, |p, part| shares[p].online_ms += part);
         } else {
             out.engaged_ms += len;
             let night: Ms = day.nights.iter().map(|&n| overlap((t, next), n)).sum();
@@ -107,8 +123,11 @@ pub fn figures(timeline: &Timeline, day: &DayWindow) -> DayFigures {
             if day.weekend {
                 out.weekend_engaged_ms += len;
             }
-            split(len, members(ENGAGED), busy, &mut out.shares, false);
-            split(len, members(ENGAGED), busy, &mut out.shares, true);
+            // An engaged minute is an online minute of the same platforms.
+            split(len, members(ENGAGED), busy, |p, part| {
+                shares[p].online_ms += part;
+                shares[p].engaged_ms += part;
+            });
         }
     }
     out

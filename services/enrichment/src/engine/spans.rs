@@ -5,19 +5,40 @@ use super::{Ms, Span};
 /// The union of `spans`, as sorted, disjoint, non-touching intervals. Empty and inverted
 /// intervals are dropped; touching ones (`[a, b)` and `[b, c)`) merge.
 pub fn union(mut spans: Vec<Span>) -> Vec<Span> {
-    spans.retain(|(s, e)| e > s);
-    // The stable sort merges already sorted runs in linear time: the input is mostly a few
-    // sorted lists one after the other (a platform's sessions, engagements and gaps).
-    spans.sort();
-    // Merged in place: a span that starts before the last kept one ends extends it.
-    spans.dedup_by(|next, kept| {
-        let overlaps = next.0 <= kept.1;
-        if overlaps {
-            kept.1 = kept.1.max(next.1);
-        }
-        overlaps
-    });
-    spans
+    // The merge needs the starts in order only; often they are already (one platform's
+    // engagements).
+    if !spans.is_sorted_by_key(|&(s, _)| s) {
+        spans.sort_unstable();
+    }
+    let mut out = Vec::with_capacity(spans.len());
+    spans.into_iter().for_each(|span| add_in_order(&mut out, span));
+    out
+}
+
+/// The union of lists each sorted by start (a worker's platforms' unions), merged in start
+/// order: linear for the few lists a worker has.
+pub fn union_of_sorted(lists: &[&[Span]]) -> Vec<Span> {
+    let mut next = vec![0; lists.len()];
+    let mut out = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
+    loop {
+        // The list whose next span starts first.
+        let first = (0..lists.len()).filter_map(|i| lists[i].get(next[i]).map(|&(s, _)| (s, i))).min();
+        let Some((_, i)) = first else { return out };
+        add_in_order(&mut out, lists[i][next[i]]);
+        next[i] += 1;
+    }
+}
+
+/// Adds `span` to a union built in start order: it extends the last span if it overlaps
+/// or touches it.
+fn add_in_order(out: &mut Vec<Span>, (s, e): Span) {
+    if e <= s {
+        return;
+    }
+    match out.last_mut() {
+        Some(last) if s <= last.1 => last.1 = last.1.max(e),
+        _ => out.push((s, e)),
+    }
 }
 
 /// The total length of disjoint intervals.
@@ -97,6 +118,13 @@ mod tests {
                 shuffled.swap(i, (seed.wrapping_mul(i as u64 + 7) % (i as u64 + 1)) as usize);
             }
             prop_assert_eq!(union(v), union(shuffled));
+        }
+
+        #[test]
+        fn merging_sorted_unions_is_the_union_of_all(a in spans(), b in spans(), c in spans()) {
+            let all: Vec<Span> = a.iter().chain(&b).chain(&c).copied().collect();
+            let (a, b, c) = (union(a), union(b), union(c));
+            prop_assert_eq!(union_of_sorted(&[&a, &b, &c]), union(all));
         }
 
         #[test]

@@ -6,7 +6,7 @@
 //! only on activity near it, so a timeline built from any stretch of activity that covers
 //! a day and [`super::MS_PER_HOUR`]`* 12` plus the gap either side agrees on that day.
 
-use super::spans::{contains, overlaps_any, union};
+use super::spans::{contains, overlaps_any, union, union_of_sorted};
 use super::{Kind, MS_PER_HOUR, Ms, Piece, Span};
 
 /// How near a session must be for a platform's online time to count as reported rather
@@ -50,17 +50,26 @@ impl Timeline {
         for (sessions, engagements) in sessions.into_iter().zip(engagements) {
             let engaged = union(engagements);
             let sessions = union(sessions);
-            let mut online = sessions.clone();
-            online.extend_from_slice(&engaged);
-            online.extend(engaged.windows(2).map(|w| (w[0].1, w[1].0)).filter(|&(s, e)| {
-                e - s < infer_gap && !overlaps_any(&sessions, (s - SESSION_WINDOW, e + SESSION_WINDOW))
-            }));
-            timeline.online_by.push(union(online));
+            // The engagements and the gaps between them counted as online, in order.
+            let mut worked = Vec::with_capacity(2 * engaged.len());
+            for (i, &job) in engaged.iter().enumerate() {
+                worked.push(job);
+                if let Some(&(next, _)) = engaged.get(i + 1) {
+                    let gap = (job.1, next);
+                    let session_near = overlaps_any(&sessions, (gap.0 - SESSION_WINDOW, gap.1 + SESSION_WINDOW));
+                    if gap.1 - gap.0 < infer_gap && !session_near {
+                        worked.push(gap);
+                    }
+                }
+            }
+            timeline.online_by.push(union_of_sorted(&[&sessions, &worked]));
             timeline.engaged_by.push(engaged);
             timeline.sessions_by.push(sessions);
         }
-        timeline.online = union(timeline.online_by.concat());
-        timeline.engaged = union(timeline.engaged_by.concat());
+        let lists =
+            |by: &[Vec<Span>]| -> Vec<Span> { union_of_sorted(&by.iter().map(Vec::as_slice).collect::<Vec<_>>()) };
+        timeline.online = lists(&timeline.online_by);
+        timeline.engaged = lists(&timeline.engaged_by);
         timeline
     }
 

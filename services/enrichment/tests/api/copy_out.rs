@@ -32,10 +32,10 @@ async fn copy_rows_decode_as_sqlx_does() {
         .next(|f| {
             Ok((
                 f.required(copy_out::uuid)?,
-                f.required(copy_out::text)?,
+                f.required(copy_out::text)?.to_owned(),
                 f.required(copy_out::timestamptz)?,
                 f.optional(copy_out::numeric)?,
-                f.optional(copy_out::text)?,
+                f.optional(copy_out::text)?.map(str::to_owned),
                 f.required(copy_out::int4)?,
             ))
         })
