@@ -45,8 +45,12 @@ fn index_of(names: &mut Vec<String>, name: &str) -> usize {
     }
 }
 
-/// Sorts `names` and returns, for each old index, the new one.
-fn sort_names(names: &mut [String]) -> Vec<usize> {
+/// Sorts `names` and returns, for each old index, the new one; `None` if they were in
+/// order already.
+fn sort_names(names: &mut [String]) -> Option<Vec<usize>> {
+    if names.is_sorted() {
+        return None;
+    }
     let mut order: Vec<usize> = (0..names.len()).collect();
     order.sort_unstable_by(|&a, &b| names[a].cmp(&names[b]));
     let mut new_index = vec![0; names.len()];
@@ -54,7 +58,7 @@ fn sort_names(names: &mut [String]) -> Vec<usize> {
         new_index[old] = new;
     }
     names.sort_unstable();
-    new_index
+    Some(new_index)
 }
 
 impl WorkerIntervals {
@@ -75,13 +79,10 @@ impl WorkerIntervals {
 
     /// Names in order and pieces by start (the order among equal starts changes no figure).
     pub fn sorted(mut self) -> Self {
-        let platforms = sort_names(&mut self.platforms);
-        let currencies = sort_names(&mut self.currencies);
-        let moved = |new: &[usize]| new.iter().enumerate().any(|(old, &new)| old != new);
-        if moved(&platforms) {
+        if let Some(platforms) = sort_names(&mut self.platforms) {
             self.pieces.iter_mut().for_each(|p| p.platform = platforms[p.platform]);
         }
-        if moved(&currencies) {
+        if let Some(currencies) = sort_names(&mut self.currencies) {
             self.jobs.iter_mut().filter_map(|j| j.currency.as_mut()).for_each(|c| *c = currencies[*c]);
         }
         if !self.pieces.is_sorted_by_key(|p| p.start) {

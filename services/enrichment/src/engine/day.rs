@@ -87,7 +87,8 @@ fn sweep(timeline: &Timeline, day: &DayWindow, edges: &mut Vec<Edge>, counts: &m
             edges.extend([(s, p, ENGAGED, 1), (e, p, ENGAGED, -1)]);
         }
     }
-    edges.sort_unstable();
+    // By time only: the sweep applies every boundary at an instant before it measures.
+    edges.sort_unstable_by_key(|&(t, ..)| t);
     let mut out =
         DayFigures { online_inferred: inferred, shares: vec![Share::default(); platforms], ..DayFigures::default() };
     // Per platform: how many of its online and engaged spans cover the segment.
