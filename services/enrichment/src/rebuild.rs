@@ -42,7 +42,7 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
     // warning). A full recompute is rare; one new connection costs nothing here.
     read.close_on_drop();
     // The order of the index on (worker_id, starts_at), which Postgres reads without a
-    // sort; `worker_days` orders each worker's rows fully.
+    // sort: each worker's rows together, by start (the order the engine reads).
     let mut rows = CopyRows::start(
         &mut read,
         "SELECT worker_id, platform_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees
