@@ -31,7 +31,8 @@ impl DayWindow {
     /// [`DayWindow::new`], remembered per thread (time-zone arithmetic is the costly part of
     /// a day, and every worker of a market shares the same days).
     pub fn cached(tz: Tz, date: NaiveDate) -> Self {
-        // A fast hash: the keys are ours, not an attacker's.
+        // A fast, fixed hash: the keys are (zone, date) pairs of a bounded range, and the
+        // cache is cleared past 100,000 of them.
         type Days = std::collections::HashMap<(Tz, NaiveDate), DayWindow, foldhash::fast::FixedState>;
         thread_local! {
             static DAYS: std::cell::RefCell<Days> = std::cell::RefCell::new(Days::default());
