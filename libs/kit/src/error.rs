@@ -180,17 +180,21 @@ fn is_busy(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
 }
 
-fn busy() -> ApiError {
-    ApiError::unavailable("busy", "the data is in use by other work; retry shortly")
+/// The 503 for a database error that passes: the database away, or the data locked.
+fn retry_later(e: &sqlx::Error) -> Option<ApiError> {
+    if is_unavailable(e) {
+        Some(ApiError::unavailable("database_unavailable", "the database is unavailable; retry shortly"))
+    } else if is_busy(e) {
+        Some(ApiError::unavailable("busy", "the data is in use by other work; retry shortly"))
+    } else {
+        None
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        if is_unavailable(&e) {
-            return ApiError::unavailable("database_unavailable", "the database is unavailable; retry shortly");
-        }
-        if is_busy(&e) {
-            return busy();
+        if let Some(unavailable) = retry_later(&e) {
+            return unavailable;
         }
         if let sqlx::Error::Database(db) = &e {
             let constraint = db.constraint().unwrap_or("a constraint").to_owned();
@@ -229,13 +233,8 @@ impl From<sqlx::Error> for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         // Context added with `.context()` must not hide a database outage behind a 500.
-        if let Some(sqlx_err) = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>()) {
-            if is_unavailable(sqlx_err) {
-                return ApiError::unavailable("database_unavailable", "the database is unavailable; retry shortly");
-            }
-            if is_busy(sqlx_err) {
-                return busy();
-            }
+        if let Some(unavailable) = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>()).and_then(retry_later) {
+            return unavailable;
         }
         ApiError::internal(e)
     }
