@@ -18,6 +18,23 @@ pub struct Job {
     pub earnings: EarningsSum,
 }
 
+impl Job {
+    /// From a stored interval's optional columns (a missing figure counts as zero).
+    pub fn new(
+        distance_km: Option<Decimal>,
+        currency: Option<usize>,
+        [pay, tips, bonus, fees]: [Option<Decimal>; 4],
+    ) -> Self {
+        let earnings = EarningsSum {
+            pay: pay.unwrap_or_default(),
+            tips: tips.unwrap_or_default(),
+            bonus: bonus.unwrap_or_default(),
+            fees: fees.unwrap_or_default(),
+        };
+        Self { distance_km: distance_km.unwrap_or_default(), currency, earnings }
+    }
+}
+
 /// A worker's intervals; once [`WorkerIntervals::sorted`], platforms and currencies are in
 /// name order and pieces in start order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -73,10 +90,6 @@ impl WorkerIntervals {
         self.jobs.push(job);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
-    }
-
     /// Names in order and pieces by start (the order among equal starts changes no figure).
     pub fn sorted(mut self) -> Self {
         if let Some(platforms) = sort_names(&mut self.platforms) {
@@ -99,16 +112,7 @@ impl From<&[StoredInterval]> for WorkerIntervals {
         let mut out = WorkerIntervals::default();
         for r in rows {
             let currency = r.currency.as_deref().map(|c| out.currency(c));
-            let job = Job {
-                distance_km: r.distance_km.unwrap_or_default(),
-                currency,
-                earnings: EarningsSum {
-                    pay: r.pay.unwrap_or_default(),
-                    tips: r.tips.unwrap_or_default(),
-                    bonus: r.bonus.unwrap_or_default(),
-                    fees: r.fees.unwrap_or_default(),
-                },
-            };
+            let job = Job::new(r.distance_km, currency, [r.pay, r.tips, r.bonus, r.fees]);
             out.push(&r.platform, kind(&r.kind), (r.start.timestamp_millis(), r.end.timestamp_millis()), job);
         }
         out

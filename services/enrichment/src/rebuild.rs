@@ -11,7 +11,7 @@ use crate::copy_in::CopyRowsIn;
 use crate::copy_out::{self, CopyRows, Fields};
 use crate::engine::Ms;
 use crate::intervals::{self, Job, WorkerIntervals};
-use crate::recompute::{EarningsSum, Loaded, WorkerDay, worker_days};
+use crate::recompute::{Loaded, WorkerDay, worker_days};
 
 /// Recomputes every worker-day in one transaction and returns the number of workers. All
 /// intervals stream in worker order (binary `COPY` out), each worker's days are computed
@@ -107,11 +107,11 @@ impl Rebuilt {
         let kind = intervals::kind(f.required(copy_out::text)?);
         let start = f.required(copy_out::timestamptz)?.timestamp_millis();
         let end = f.required(copy_out::timestamptz)?.timestamp_millis();
-        let distance_km = f.optional(copy_out::numeric)?.unwrap_or_default();
+        let distance_km = f.optional(copy_out::numeric)?;
         let currency = f.optional(copy_out::text)?.map(|code| self.intervals.currency(code));
-        let mut money = || f.optional(copy_out::numeric).map(Option::unwrap_or_default);
-        let earnings = EarningsSum { pay: money()?, tips: money()?, bonus: money()?, fees: money()? };
-        self.intervals.push(platform, kind, (start, end), Job { distance_km, currency, earnings });
+        let mut money = || f.optional(copy_out::numeric);
+        let earnings = [money()?, money()?, money()?, money()?];
+        self.intervals.push(platform, kind, (start, end), Job::new(distance_km, currency, earnings));
         Ok(())
     }
 
