@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::recompute::{self, context};
+use crate::intervals::WorkerIntervals;
+use crate::recompute::{self, Loaded, context};
 use crate::store::{self, StoredInterval};
 
 pub const ACTIVITY_CHANGED: &str = "activity.changed";
@@ -58,12 +59,13 @@ impl ActivityFeed {
             days.extend([*d - Duration::days(1), *d, *d + Duration::days(1)]);
         }
         let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(()) };
-        // Refresh every interval the recomputed days look at.
+        // Refresh every interval the recomputed days look at; those are then the days'
+        // whole input, so they are computed from what was fetched.
         let (from, to) = context(tz, first, last);
         let fresh = self.fetch(change.worker_id, from, to).await?;
-        store::replace(conn, change.worker_id, from, to, &fresh).await?;
-        store::set_zone(conn, change.worker_id, tz.name()).await?;
-        recompute::recompute(conn, change.worker_id, tz, &days, self.infer_gap_ms).await?;
+        store::replace(conn, change.worker_id, tz.name(), (from, to), &fresh).await?;
+        let loaded = Loaded::new(WorkerIntervals::from(fresh.as_slice()), self.infer_gap_ms);
+        recompute::recompute(conn, change.worker_id, tz, &days, &loaded).await?;
         let announce = HoursChanged {
             worker_id: change.worker_id,
             time_zone: tz.name().to_owned(),

@@ -13,7 +13,7 @@ use crate::engine::calendar::DayWindow;
 use crate::engine::day::{Share, within};
 use crate::engine::definitions::DefinitionSpec;
 use crate::engine::{MS_PER_HOUR, Ms};
-use crate::recompute::{EarningsSum, Load, Loaded};
+use crate::recompute::{EarningsSum, Loaded};
 
 /// One stored worker-day.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -56,7 +56,7 @@ pub async fn insured_by_day(
     spec: &DefinitionSpec,
     infer_gap: Ms,
 ) -> sqlx::Result<BTreeMap<NaiveDate, Ms>> {
-    let loaded = Loaded::around(conn, worker, tz, (from, to), Load::Times, infer_gap).await?;
+    let loaded = Loaded::around(conn, worker, tz, (from, to), infer_gap).await?;
     let mut out = BTreeMap::new();
     let mut d = from;
     while d <= to {

@@ -49,13 +49,6 @@ impl EarningsSum {
     }
 }
 
-/// What [`Loaded::around`] reads of each interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Load {
-    Rows,
-    Times,
-}
-
 /// A worker's intervals around some days, sorted by start, with their platforms and
 /// currencies in name order.
 pub struct Loaded {
@@ -103,24 +96,17 @@ impl Loaded {
         lo..hi.max(lo)
     }
 
-    /// Loads the worker's intervals that any of the days `first..=last` may look at: the
-    /// whole rows (to store days), or only their times (reads: insured time, activity at
-    /// an instant).
+    /// Loads the times of the worker's intervals that any of the days `first..=last` may
+    /// look at: what reads need (insured time, activity at an instant).
     pub async fn around(
         conn: &mut PgConnection,
         worker: Uuid,
         tz: Tz,
         (first, last): (NaiveDate, NaiveDate),
-        what: Load,
         infer_gap: Ms,
     ) -> sqlx::Result<Self> {
         let (from, to) = context(tz, first, last);
-        Ok(match what {
-            Load::Rows => {
-                Self::new(WorkerIntervals::from(store::load(conn, worker, from, to).await?.as_slice()), infer_gap)
-            }
-            Load::Times => Self::times(&store::load_times(conn, worker, from, to).await?, infer_gap),
-        })
+        Ok(Self::times(&store::load_times(conn, worker, from, to).await?, infer_gap))
     }
 
     /// The timeline of the intervals within a day's context only: what insured-time
@@ -218,37 +204,40 @@ pub fn compute_day(loaded: &Loaded, tz: Tz, date: NaiveDate) -> Option<WorkerDay
 }
 
 /// Recomputes and stores the given local days of a worker (a day without activity is
-/// removed).
+/// removed), from `loaded`: every interval of the worker within the days' [`context`].
 pub async fn recompute(
     conn: &mut PgConnection,
     worker: Uuid,
     tz: Tz,
     days: &BTreeSet<NaiveDate>,
-    infer_gap: Ms,
+    loaded: &Loaded,
 ) -> anyhow::Result<()> {
-    let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(()) };
-    let loaded = Loaded::around(conn, worker, tz, (first, last), Load::Rows, infer_gap).await?;
-    let computed: Vec<WorkerDay> = days.iter().filter_map(|&d| compute_day(&loaded, tz, d)).collect();
+    let computed: Vec<WorkerDay> = days.iter().filter_map(|&d| compute_day(loaded, tz, d)).collect();
     let dates: Vec<NaiveDate> = days.iter().copied().collect();
-    sqlx::query("DELETE FROM worker_days WHERE worker_id = $1 AND day = ANY($2)")
-        .bind(worker)
-        .bind(&dates)
-        .execute(&mut *conn)
-        .await?;
-    if computed.is_empty() {
-        return Ok(());
-    }
+    // One statement: the days left without activity go; the others are written where
+    // they changed (a late job changes its own day, rarely the neighbours recomputed with
+    // it). Whole rows are compared as text, the bytes a full recompute must match: `json`
+    // has no equality, and numeric equality ignores scale (3.5 = 3.50).
     sqlx::query(
-        "INSERT INTO worker_days (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
+        "WITH gone AS (DELETE FROM worker_days WHERE worker_id = $1 AND day = ANY($3) AND NOT day = ANY($4))
+         INSERT INTO worker_days (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
                                   weekend_engaged_ms, online_inferred, jobs, distance_km, earnings, platforms)
          SELECT $1, u.day, $2, u.online, u.engaged, u.multi, u.night, u.weekend, u.inferred, u.jobs, u.distance,
                 u.earnings, u.platforms
-         FROM unnest($3::date[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bool[],
-                     $10::int[], $11::numeric[], $12::text[]::json[], $13::text[]::json[])
-              AS u(day, online, engaged, multi, night, weekend, inferred, jobs, distance, earnings, platforms)",
+         FROM unnest($4::date[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bool[],
+                     $11::int[], $12::numeric[], $13::text[]::json[], $14::text[]::json[])
+              AS u(day, online, engaged, multi, night, weekend, inferred, jobs, distance, earnings, platforms)
+         ON CONFLICT (worker_id, day) DO UPDATE SET
+             time_zone = EXCLUDED.time_zone, online_ms = EXCLUDED.online_ms, engaged_ms = EXCLUDED.engaged_ms,
+             multi_app_ms = EXCLUDED.multi_app_ms, night_engaged_ms = EXCLUDED.night_engaged_ms,
+             weekend_engaged_ms = EXCLUDED.weekend_engaged_ms, online_inferred = EXCLUDED.online_inferred,
+             jobs = EXCLUDED.jobs, distance_km = EXCLUDED.distance_km, earnings = EXCLUDED.earnings,
+             platforms = EXCLUDED.platforms
+         WHERE worker_days::text <> EXCLUDED::text",
     )
     .bind(worker)
     .bind(tz.name())
+    .bind(&dates)
     .bind(computed.iter().map(|d| d.date).collect::<Vec<_>>())
     .bind(computed.iter().map(|d| d.figures.online_ms).collect::<Vec<_>>())
     .bind(computed.iter().map(|d| d.figures.engaged_ms).collect::<Vec<_>>())

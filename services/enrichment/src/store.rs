@@ -26,65 +26,46 @@ pub struct StoredInterval {
     pub version: i32,
 }
 
-/// The rows of worker `$1` overlapping `[$2, $3)`, in a stable order. (Activities last at
-/// most 24 hours, which aggregation enforces; the lower bound on the start uses the index.)
-macro_rules! overlapping {
-    () => {
-        " FROM intervals
-         WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2 AND starts_at > $2 - interval '2 days'
-         ORDER BY starts_at, platform_id, external_id"
-    };
-}
-
-/// The worker's intervals overlapping `[from, to)`, in a stable order.
-pub async fn load(
-    conn: &mut PgConnection,
-    worker: Uuid,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> sqlx::Result<Vec<StoredInterval>> {
-    sqlx::query_as(concat!(
-        "SELECT platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version",
-        overlapping!()
-    ))
-    .bind(worker)
-    .bind(from)
-    .bind(to)
-    .fetch_all(conn)
-    .await
-}
-
-/// Makes the worker's intervals overlapping `[from, to)` exactly `fresh` (which the
-/// producer returned for that range).
+/// Makes enrichment's copy of the worker's intervals overlapping `[from, to)` exactly
+/// `fresh` (what aggregation returned for that range), and the worker's time zone `zone`,
+/// in one statement: intervals no longer there go, the others are written where they
+/// changed (whole rows compared as text: numeric equality ignores scale).
 pub async fn replace(
     conn: &mut PgConnection,
     worker: Uuid,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    zone: &str,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
     fresh: &[StoredInterval],
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM intervals WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2")
-        .bind(worker)
-        .bind(from)
-        .bind(to)
-        .execute(&mut *conn)
-        .await?;
-    if fresh.is_empty() {
-        return Ok(());
-    }
     let col = |f: fn(&StoredInterval) -> Option<Decimal>| fresh.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
-        "INSERT INTO intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km,
+        "WITH fresh AS (
+             SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[],
+                                  $10::numeric[], $11::text[], $12::numeric[], $13::numeric[], $14::numeric[],
+                                  $15::numeric[], $16::int[])
+                 AS f(platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus,
+                      fees, version)),
+         zone AS (
+             INSERT INTO worker_zones (worker_id, time_zone) VALUES ($1, $2)
+             ON CONFLICT (worker_id) DO UPDATE SET time_zone = EXCLUDED.time_zone
+             WHERE worker_zones.time_zone <> EXCLUDED.time_zone),
+         gone AS (
+             DELETE FROM intervals i
+             WHERE i.worker_id = $1 AND i.starts_at < $4 AND i.ends_at > $3
+               AND NOT EXISTS (SELECT FROM fresh f WHERE f.platform_id = i.platform_id AND f.external_id = i.external_id))
+         INSERT INTO intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km,
                                 currency, pay, tips, bonus, fees, version)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                                  $7::numeric[], $8::text[], $9::numeric[], $10::numeric[], $11::numeric[],
-                                  $12::numeric[], $13::int[])
+         SELECT $1, * FROM fresh
          ON CONFLICT (worker_id, platform_id, external_id) DO UPDATE SET
              kind = EXCLUDED.kind, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
              distance_km = EXCLUDED.distance_km, currency = EXCLUDED.currency, pay = EXCLUDED.pay,
-             tips = EXCLUDED.tips, bonus = EXCLUDED.bonus, fees = EXCLUDED.fees, version = EXCLUDED.version",
+             tips = EXCLUDED.tips, bonus = EXCLUDED.bonus, fees = EXCLUDED.fees, version = EXCLUDED.version
+         WHERE intervals::text <> EXCLUDED::text",
     )
     .bind(worker)
+    .bind(zone)
+    .bind(from)
+    .bind(to)
     .bind(fresh.iter().map(|i| i.platform.as_str()).collect::<Vec<_>>())
     .bind(fresh.iter().map(|i| i.external_id.as_str()).collect::<Vec<_>>())
     .bind(fresh.iter().map(|i| i.kind.as_str()).collect::<Vec<_>>())
@@ -103,18 +84,6 @@ pub async fn replace(
 }
 
 /// The time zone a worker's days are counted in.
-pub async fn set_zone(conn: &mut PgConnection, worker: Uuid, time_zone: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO worker_zones (worker_id, time_zone) VALUES ($1, $2)
-         ON CONFLICT (worker_id) DO UPDATE SET time_zone = EXCLUDED.time_zone",
-    )
-    .bind(worker)
-    .bind(time_zone)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 pub async fn zone(conn: &mut PgConnection, worker: Uuid) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT time_zone FROM worker_zones WHERE worker_id = $1")
         .bind(worker)
@@ -132,19 +101,24 @@ pub struct IntervalTime {
     pub end: DateTime<Utc>,
 }
 
-/// The times of the worker's intervals overlapping `[from, to)`, in [`load`]'s order.
+/// The times of the worker's intervals overlapping `[from, to)`, in a stable order.
+/// (Activities last at most 24 hours, which aggregation enforces; the lower bound on the
+/// start uses the index.)
 pub async fn load_times(
     conn: &mut PgConnection,
     worker: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Vec<IntervalTime>> {
-    let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> =
-        sqlx::query_as(concat!("SELECT platform_id, kind, starts_at, ends_at", overlapping!()))
-            .bind(worker)
-            .bind(from)
-            .bind(to)
-            .fetch_all(conn)
-            .await?;
+    let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT platform_id, kind, starts_at, ends_at FROM intervals
+             WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2 AND starts_at > $2 - interval '2 days'
+             ORDER BY starts_at, platform_id, external_id",
+    )
+    .bind(worker)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(|(platform, kind, start, end)| IntervalTime { platform, kind, start, end }).collect())
 }

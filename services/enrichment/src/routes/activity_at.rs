@@ -12,7 +12,7 @@ use super::{State, zone_of};
 use crate::definitions;
 use crate::engine::calendar::{DayWindow, local_date};
 use crate::engine::spans::contains;
-use crate::recompute::{Load, Loaded};
+use crate::recompute::Loaded;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -67,7 +67,7 @@ pub async fn get(
     let t = query.t.timestamp_millis();
     let date = local_date(tz, t);
     let infer_gap = state.settings.infer_gap_ms();
-    let loaded = Loaded::around(&mut conn, worker, tz, (date, date), Load::Times, infer_gap).await?;
+    let loaded = Loaded::around(&mut conn, worker, tz, (date, date), infer_gap).await?;
     drop(conn);
     // The same timeline the stored day was computed from.
     let timeline = loaded.timeline(&DayWindow::new(tz, date), infer_gap);
