@@ -1,5 +1,6 @@
 //! Consuming another service's feed, exactly once.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -13,6 +14,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use uuid::Uuid;
 
 use crate::event::{FeedEvent, FeedPage};
 
@@ -40,6 +42,9 @@ pub struct Consumer<H> {
     metrics: ConsumerMetrics,
     /// The consuming service's own signals (its lag, for the ops service's SLO).
     signals: std::sync::Arc<gigcover_kit::signals::ServiceSignals>,
+    /// Begins a page's transaction and takes the lock by which one replica at a time
+    /// applies this feed (so events are applied in order), in one round trip.
+    begin: String,
 }
 
 impl<H: EventHandler> Consumer<H> {
@@ -47,9 +52,14 @@ impl<H: EventHandler> Consumer<H> {
     pub fn new(source: impl Into<String>, client: ServiceClient, pool: PgPool, handler: H) -> Self {
         let service = gigcover_telemetry::current_service().unwrap_or(gigcover_telemetry::PROCESS_SERVICE);
         let meter = gigcover_telemetry::meter(service);
+        let source: String = source.into();
+        // The source as an SQL string literal (quotes doubled).
+        let begin =
+            format!("BEGIN; SELECT pg_advisory_xact_lock(hashtext('feed-consumer:{}'))", source.replace('\'', "''"));
         Self {
             signals: gigcover_kit::signals::of(service),
-            source: source.into(),
+            begin,
+            source,
             client,
             pool,
             handler,
@@ -132,37 +142,35 @@ impl<H: EventHandler> Consumer<H> {
     }
 
     async fn apply(&self, cursor: i64, events: &[FeedEvent]) -> anyhow::Result<usize> {
-        let mut tx = self.pool.begin().await?;
-        // One replica at a time applies a given feed, so events are applied in order.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('feed-consumer:' || $1))")
-            .bind(&self.source)
-            .execute(&mut *tx)
-            .await?;
         let mut last = cursor;
-        let mut applied = 0;
         for event in events {
             if event.position <= last {
                 bail!("the {} feed went backwards: {} after {}", self.source, event.position, last);
             }
-            let fresh = sqlx::query(
-                "INSERT INTO inbox (source, event_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(&self.source)
-            .bind(event.id)
-            .bind(event.position)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if fresh {
-                self.handler
-                    .handle(&mut tx, event)
-                    .instrument(consume_span(&self.source, event))
-                    .await
-                    .with_context(|| format!("apply {} event {} at {}", event.event_type, event.id, event.position))?;
-                applied += 1;
-            }
             last = event.position;
+        }
+        let mut tx = self.pool.begin_with(sqlx::AssertSqlSafe(self.begin.clone())).await?;
+        // The page's events not applied before, recorded in one statement.
+        let fresh: HashSet<Uuid> = sqlx::query_scalar(
+            "INSERT INTO inbox (source, event_id, position)
+             SELECT $1, e.id, e.position FROM unnest($2::uuid[], $3::bigint[]) AS e(id, position)
+             ON CONFLICT DO NOTHING RETURNING event_id",
+        )
+        .bind(&self.source)
+        .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.position).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut applied = 0;
+        for event in events.iter().filter(|e| fresh.contains(&e.id)) {
+            self.handler
+                .handle(&mut tx, event)
+                .instrument(consume_span(&self.source, event))
+                .await
+                .with_context(|| format!("apply {} event {} at {}", event.event_type, event.id, event.position))?;
+            applied += 1;
         }
         sqlx::query(
             "INSERT INTO feed_cursors (source, position, updated_at) VALUES ($1, $2, now())

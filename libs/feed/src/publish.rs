@@ -29,17 +29,16 @@ pub async fn publish_within(conn: &mut PgConnection, events: &[NewEvent]) -> Res
     let parents: Vec<Option<&str>> = traces.iter().map(|t| t.map(|t| t.traceparent.as_str())).collect();
     let states: Vec<Option<&str>> = traces.iter().map(|t| t.and_then(|t| t.tracestate.as_deref())).collect();
 
-    // The lock, and the wake-up for the feed's listeners (Postgres delivers it at commit,
-    // and only if the transaction commits), in one round trip.
+    // One statement: the lock, the wake-up for the feed's listeners (Postgres delivers it
+    // at commit, and only if the transaction commits), then the events. Every row the
+    // insert takes comes through the `lock` row, so positions are drawn under the lock.
     sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox')), pg_notify(current_schema() || '_outbox', '')",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO outbox (position, event_id, event_type, payload, traceparent, tracestate)
+        "WITH lock AS MATERIALIZED (
+             SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.outbox')),
+                    pg_notify(current_schema() || '_outbox', ''))
+         INSERT INTO outbox (position, event_id, event_type, payload, traceparent, tracestate)
          SELECT nextval('outbox_position'), e.id, e.type, e.payload, e.traceparent, e.tracestate
-         FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[])
+         FROM lock, unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[])
               WITH ORDINALITY AS e(id, type, payload, traceparent, tracestate, n)
          ORDER BY e.n",
     )

@@ -52,7 +52,8 @@ pub struct FeedQuery {
     wait: Option<u32>,
 }
 
-type EventRow = (i64, Uuid, String, serde_json::Value, DateTime<Utc>, Option<String>, Option<String>);
+/// An event and the head position.
+type EventRow = (i64, Uuid, String, serde_json::Value, DateTime<Utc>, Option<String>, Option<String>, Option<i64>);
 
 impl FeedServer {
     /// `schema` is the service's schema (its notification channel is `<schema>_outbox`).
@@ -69,20 +70,24 @@ impl FeedServer {
 
     /// A page of events after `after`, and the head position.
     pub async fn read(&self, after: i64, limit: u32) -> Result<FeedPage, sqlx::Error> {
+        // The head comes with the events, in their snapshot (one round trip where a
+        // waiting reader is woken), and on its own when there are none.
         let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT position, event_id, event_type, payload, recorded_at, traceparent, tracestate
+            "SELECT position, event_id, event_type, payload, recorded_at, traceparent, tracestate,
+                    (SELECT max(position) FROM outbox)
              FROM outbox WHERE position > $1 ORDER BY position LIMIT $2",
         )
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let head: Option<i64> = sqlx::query_scalar("SELECT position FROM outbox ORDER BY position DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let head: Option<i64> = match rows.first() {
+            Some(row) => row.7,
+            None => sqlx::query_scalar("SELECT max(position) FROM outbox").fetch_one(&self.pool).await?,
+        };
         let events: Vec<FeedEvent> = rows
             .into_iter()
-            .map(|(position, id, event_type, payload, recorded_at, traceparent, tracestate)| FeedEvent {
+            .map(|(position, id, event_type, payload, recorded_at, traceparent, tracestate, _)| FeedEvent {
                 position,
                 id,
                 event_type,
