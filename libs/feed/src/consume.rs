@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use futures::future::BoxFuture;
+use futures::{StreamExt as _, TryStreamExt as _};
 use gigcover_kit::client::ServiceClient;
 use gigcover_telemetry::{TraceParent, context_from_trace_parent};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Gauge};
 use opentelemetry::trace::TraceContextExt as _;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -18,12 +19,32 @@ use uuid::Uuid;
 
 use crate::event::{FeedEvent, FeedPage};
 
-/// Applies one event. It runs inside the consumer's transaction: write only through `conn`
-/// and the write commits together with the event's inbox row and the cursor. An error
-/// rolls the whole page back; the page is retried after a pause.
+/// Applies one event, in two steps. An error in either drops the whole page; it is read
+/// and tried again after a pause.
 pub trait EventHandler: Send + Sync + 'static {
-    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// What [`handle`](Self::handle) needs from outside this service's database (another
+    /// service's answer).
+    type Prepared: Default + Send;
+
+    /// Gathers it outside the transaction, while the transaction begins (a few events of a
+    /// page at a time), so no transaction waits on another service. Reads only: it runs
+    /// also for an event applied before, which `handle` then skips.
+    fn prepare<'a>(&'a self, _event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<Self::Prepared>> {
+        Box::pin(async { Ok(Self::Prepared::default()) })
+    }
+
+    /// Applies the event inside the consumer's transaction: write only through `conn`, and
+    /// the write commits together with the event's inbox row and the cursor.
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a FeedEvent,
+        prepared: Self::Prepared,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
 }
+
+/// Events of a page prepared at once.
+const PREPARE_AHEAD: usize = 8;
 
 struct ConsumerMetrics {
     applied: Counter<u64>,
@@ -44,7 +65,7 @@ pub struct Consumer<H> {
     signals: std::sync::Arc<gigcover_kit::signals::ServiceSignals>,
     /// Begins a page's transaction and takes the lock by which one replica at a time
     /// applies this feed (so events are applied in order), in one round trip.
-    begin: String,
+    begin_sql: String,
 }
 
 impl<H: EventHandler> Consumer<H> {
@@ -54,11 +75,11 @@ impl<H: EventHandler> Consumer<H> {
         let meter = gigcover_telemetry::meter(service);
         let source: String = source.into();
         // The source as an SQL string literal (quotes doubled).
-        let begin =
+        let begin_sql =
             format!("BEGIN; SELECT pg_advisory_xact_lock(hashtext('feed-consumer:{}'))", source.replace('\'', "''"));
         Self {
             signals: gigcover_kit::signals::of(service),
-            begin,
+            begin_sql,
             source,
             client,
             pool,
@@ -141,17 +162,11 @@ impl<H: EventHandler> Consumer<H> {
         self.apply(cursor, &page.events).await
     }
 
-    async fn apply(&self, cursor: i64, events: &[FeedEvent]) -> anyhow::Result<usize> {
-        let mut last = cursor;
-        for event in events {
-            if event.position <= last {
-                bail!("the {} feed went backwards: {} after {}", self.source, event.position, last);
-            }
-            last = event.position;
-        }
-        let mut tx = self.pool.begin_with(sqlx::AssertSqlSafe(self.begin.clone())).await?;
-        // The page's events not applied before, recorded in one statement.
-        let fresh: HashSet<Uuid> = sqlx::query_scalar(
+    /// Begins the page's transaction and records its events in the inbox: the ids of those
+    /// not applied before.
+    async fn begin(&self, events: &[FeedEvent]) -> anyhow::Result<(Transaction<'static, Postgres>, HashSet<Uuid>)> {
+        let mut tx = self.pool.begin_with(sqlx::AssertSqlSafe(self.begin_sql.clone())).await?;
+        let fresh = sqlx::query_scalar(
             "INSERT INTO inbox (source, event_id, position)
              SELECT $1, e.id, e.position FROM unnest($2::uuid[], $3::bigint[]) AS e(id, position)
              ON CONFLICT DO NOTHING RETURNING event_id",
@@ -163,11 +178,40 @@ impl<H: EventHandler> Consumer<H> {
         .await?
         .into_iter()
         .collect();
+        Ok((tx, fresh))
+    }
+
+    async fn apply(&self, cursor: i64, events: &[FeedEvent]) -> anyhow::Result<usize> {
+        let mut last = cursor;
+        for event in events {
+            if event.position <= last {
+                bail!("the {} feed went backwards: {} after {}", self.source, event.position, last);
+            }
+            last = event.position;
+        }
+        let spans: Vec<tracing::Span> = events.iter().map(|e| consume_span(&self.source, e)).collect();
+        let preparing: Vec<_> = events
+            .iter()
+            .zip(&spans)
+            .map(|(event, span)| {
+                let prepare = self.handler.prepare(event).instrument(span.clone());
+                async move {
+                    prepare.await.with_context(|| {
+                        format!("prepare {} event {} at {}", event.event_type, event.id, event.position)
+                    })
+                }
+            })
+            .collect();
+        let prepared = futures::stream::iter(preparing).buffered(PREPARE_AHEAD).try_collect::<Vec<_>>();
+        let (prepared, (mut tx, fresh)) = tokio::try_join!(prepared, self.begin(events))?;
         let mut applied = 0;
-        for event in events.iter().filter(|e| fresh.contains(&e.id)) {
+        for ((event, span), prepared) in events.iter().zip(spans).zip(prepared) {
+            if !fresh.contains(&event.id) {
+                continue;
+            }
             self.handler
-                .handle(&mut tx, event)
-                .instrument(consume_span(&self.source, event))
+                .handle(&mut tx, event, prepared)
+                .instrument(span)
                 .await
                 .with_context(|| format!("apply {} event {} at {}", event.event_type, event.id, event.position))?;
             applied += 1;

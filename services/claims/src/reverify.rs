@@ -110,7 +110,15 @@ fn anyhow_of(e: gigcover_kit::ApiError) -> anyhow::Error {
 }
 
 impl EventHandler for HoursFeed {
-    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<()>> {
+    /// Verification reads claims and evidence together, in the transaction.
+    type Prepared = ();
+
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a FeedEvent,
+        _: (),
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(self.apply(conn, event))
     }
 }

@@ -1,10 +1,10 @@
-//! Consuming aggregation's `activity.changed`: refresh our copy of the worker's intervals
-//! around the days named, recompute those days (and their neighbours), and announce
-//! `hours.changed`. Runs in the consumer's transaction, so it happens exactly once.
+//! Consuming aggregation's `activity.changed`: fetch the worker's intervals around the days
+//! named (before the consumer's transaction), then, in it, refresh our copy of them,
+//! recompute those days (and their neighbours) and announce `hours.changed`: exactly once.
 
 use std::collections::BTreeSet;
 
-use chrono::{Duration, NaiveDate, SecondsFormat};
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use futures::future::BoxFuture;
 use gigcover_feed::{EventHandler, FeedEvent, NewEvent};
@@ -47,10 +47,21 @@ pub struct ActivityFeed {
     pub infer_gap_ms: i64,
 }
 
+/// A worker's days to recompute, and every interval they look at, as aggregation has them.
+pub struct Refresh {
+    worker: Uuid,
+    tz: Tz,
+    days: BTreeSet<NaiveDate>,
+    range: (DateTime<Utc>, DateTime<Utc>),
+    fresh: Vec<StoredInterval>,
+}
+
 impl ActivityFeed {
-    async fn apply(&self, conn: &mut PgConnection, event: &FeedEvent) -> anyhow::Result<()> {
+    /// The days an `activity.changed` touches with their neighbours, and the intervals
+    /// those days look at, fetched from aggregation (`None` for other events).
+    async fn refresh(&self, event: &FeedEvent) -> anyhow::Result<Option<Refresh>> {
         if event.event_type != ACTIVITY_CHANGED {
-            return Ok(());
+            return Ok(None);
         }
         let change: ActivityChanged = serde_json::from_value(event.payload.clone())?;
         let tz: Tz = change.time_zone.parse().map_err(|_| anyhow::anyhow!("unknown time zone {}", change.time_zone))?;
@@ -58,19 +69,21 @@ impl ActivityFeed {
         for d in &change.days {
             days.extend([*d - Duration::days(1), *d, *d + Duration::days(1)]);
         }
-        let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(()) };
-        // Refresh every interval the recomputed days look at; those are then the days'
-        // whole input, so they are computed from what was fetched.
-        let (from, to) = context(tz, first, last);
-        let fresh = self.fetch(change.worker_id, from, to).await?;
-        store::replace(conn, change.worker_id, tz.name(), (from, to), &fresh).await?;
+        let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(None) };
+        let range = context(tz, first, last);
+        let fresh = self.fetch(change.worker_id, range).await?;
+        Ok(Some(Refresh { worker: change.worker_id, tz, days, range, fresh }))
+    }
+
+    /// Makes our copy of the intervals what was fetched, recomputes the days from them
+    /// (they are the days' whole input) and announces `hours.changed`.
+    async fn apply(&self, conn: &mut PgConnection, refresh: Refresh) -> anyhow::Result<()> {
+        let Refresh { worker, tz, days, range, fresh } = refresh;
+        store::replace(conn, worker, tz.name(), range, &fresh).await?;
         let loaded = Loaded::new(WorkerIntervals::from(fresh.as_slice()), self.infer_gap_ms);
-        recompute::recompute(conn, change.worker_id, tz, &days, &loaded).await?;
-        let announce = HoursChanged {
-            worker_id: change.worker_id,
-            time_zone: tz.name().to_owned(),
-            days: days.into_iter().collect(),
-        };
+        recompute::recompute(conn, worker, tz, &days, &loaded).await?;
+        let announce =
+            HoursChanged { worker_id: worker, time_zone: tz.name().to_owned(), days: days.into_iter().collect() };
         gigcover_feed::publish_within(conn, &[NewEvent::new(HOURS_CHANGED, announce)?]).await?;
         Ok(())
     }
@@ -79,8 +92,7 @@ impl ActivityFeed {
     async fn fetch(
         &self,
         worker: Uuid,
-        from: chrono::DateTime<chrono::Utc>,
-        to: chrono::DateTime<chrono::Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
     ) -> anyhow::Result<Vec<StoredInterval>> {
         let (from, to) =
             (from.to_rfc3339_opts(SecondsFormat::Millis, true), to.to_rfc3339_opts(SecondsFormat::Millis, true));
@@ -103,7 +115,23 @@ impl ActivityFeed {
 }
 
 impl EventHandler for ActivityFeed {
-    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.apply(conn, event))
+    type Prepared = Option<Refresh>;
+
+    fn prepare<'a>(&'a self, event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<Option<Refresh>>> {
+        Box::pin(self.refresh(event))
+    }
+
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        _: &'a FeedEvent,
+        refresh: Option<Refresh>,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            match refresh {
+                Some(refresh) => self.apply(conn, refresh).await,
+                None => Ok(()),
+            }
+        })
     }
 }

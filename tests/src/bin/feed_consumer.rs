@@ -15,7 +15,14 @@ use tokio_util::sync::CancellationToken;
 struct Record;
 
 impl EventHandler for Record {
-    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<()>> {
+    type Prepared = ();
+
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        event: &'a FeedEvent,
+        _: (),
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             sqlx::query("INSERT INTO applied (position, event_id, n) VALUES ($1, $2, $3)")
                 .bind(event.position)

@@ -150,11 +150,17 @@ async fn corrections_retractions_and_late_days_recompute_exactly_what_a_full_rec
     assert_eq!(res.status(), 200);
     assert_eq!(h.days_dump().await, incremental);
 
-    // Applying every event again (cursor and inbox reset) changes nothing either.
+    // Applying every event again (cursor and inbox reset) changes nothing either, and
+    // rewrites no row (the transaction that last wrote each row is still the same).
+    let writers = "SELECT string_agg(xmin::text, ',' ORDER BY worker_id, day) FROM enrichment.worker_days
+                   UNION ALL
+                   SELECT string_agg(xmin::text, ',' ORDER BY worker_id, platform_id, external_id) FROM enrichment.intervals";
+    let written: Vec<String> = sqlx::query_scalar(writers).fetch_all(&h.pool).await.unwrap();
     sqlx::query("DELETE FROM enrichment.inbox").execute(&h.pool).await.unwrap();
     sqlx::query("UPDATE enrichment.feed_cursors SET position = 0").execute(&h.pool).await.unwrap();
     h.settle().await;
     assert_eq!(h.days_dump().await, incremental);
+    assert_eq!(sqlx::query_scalar::<_, String>(writers).fetch_all(&h.pool).await.unwrap(), written);
     let hours_changed: i64 =
         sqlx::query_scalar("SELECT count(*) FROM enrichment.outbox WHERE event_type = 'hours.changed'")
             .fetch_one(&h.pool)
