@@ -26,9 +26,9 @@ pub trait EventHandler: Send + Sync + 'static {
     /// service's answer).
     type Prepared: Default + Send;
 
-    /// Gathers it outside the transaction, while the transaction begins (a few events of a
-    /// page at a time), so no transaction waits on another service. Reads only: it runs
-    /// also for an event applied before, which `handle` then skips.
+    /// Gathers it outside the transaction, for a few events of a page at a time, while the
+    /// transaction begins. Reads only: it runs also for an event applied before, which
+    /// `handle` then skips.
     fn prepare<'a>(&'a self, _event: &'a FeedEvent) -> BoxFuture<'a, anyhow::Result<Self::Prepared>> {
         Box::pin(async { Ok(Self::Prepared::default()) })
     }

@@ -112,8 +112,8 @@ pub async fn load_times(
 ) -> sqlx::Result<Vec<IntervalTime>> {
     let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT platform_id, kind, starts_at, ends_at FROM intervals
-             WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2 AND starts_at > $2 - interval '2 days'
-             ORDER BY starts_at, platform_id, external_id",
+         WHERE worker_id = $1 AND starts_at < $3 AND ends_at > $2 AND starts_at > $2 - interval '2 days'
+         ORDER BY starts_at, platform_id, external_id",
     )
     .bind(worker)
     .bind(from)
