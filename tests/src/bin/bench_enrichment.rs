@@ -262,12 +262,15 @@ async fn late_event_latencies(
     let mut commits = sqlx::postgres::PgListener::connect_with(pool).await?;
     commits.listen(&format!("{schema}_outbox")).await?;
     let mut latencies = Vec::with_capacity(n);
-    let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
+    // Each event on its own day, counting back from yesterday (a day in the future would
+    // be refused).
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
     for i in 0..n {
-        let day = first + chrono::Duration::days(i as i64);
+        let day = yesterday - chrono::Duration::days(i as i64);
         let line = json!({"id": format!("late-{i}"), "worker": "w", "start_datetime": format!("{day}T10:00:00Z"),
                           "end_datetime": format!("{day}T10:30:00Z"), "income": {"pay": "5.00"}});
-        http.post(agg("/v1/platforms/late/batches"))
+        let res = http
+            .post(agg("/v1/platforms/late/batches"))
             .bearer_auth(&platform)
             .header("content-type", "application/x-ndjson")
             .body(format!("{line}\n"))
@@ -275,6 +278,8 @@ async fn late_event_latencies(
             .await?
             .error_for_status()?;
         let answered = Instant::now();
+        let answer: serde_json::Value = res.json().await?;
+        anyhow::ensure!(answer["inserted"] == 1, "late event {i} was not inserted: {answer}");
         loop {
             let stored: Option<i32> =
                 sqlx::query_scalar("SELECT jobs FROM worker_days WHERE worker_id = $1 AND day = $2")
