@@ -20,15 +20,28 @@ use crate::recompute::{Loaded, WorkerDay, worker_days};
 /// one by one. The result is byte for byte what the incremental path stored.
 ///
 /// The new table is `LIKE worker_days INCLUDING ALL` (columns, defaults, constraints,
-/// indexes); its primary key index takes the old one's name. What that does not carry
-/// over is listed in `migrations/enrichment/README.md`.
+/// indexes), its primary key added after the COPY; the key's index takes the old one's
+/// name. What that does not carry over is listed in `migrations/enrichment/README.md`.
 pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
     // Writers (the feed consumer) and another full recompute wait until this one is
     // done; the read below sees a still table.
     sqlx::query("LOCK TABLE intervals IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
     let zones = zones(&mut tx).await?;
-    sqlx::query("CREATE TABLE worker_days_next (LIKE worker_days INCLUDING ALL)").execute(&mut *tx).await?;
+    // The new table's primary key is added once all rows are in (its definition read from
+    // the old table's): building the index from one sort costs less than inserting every
+    // row into it during the COPY.
+    let primary_key: String = sqlx::query_scalar(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'worker_days'::regclass AND contype = 'p'",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::raw_sql(
+        "CREATE TABLE worker_days_next (LIKE worker_days INCLUDING ALL);
+         ALTER TABLE worker_days_next DROP CONSTRAINT worker_days_next_pkey;",
+    )
+    .execute(&mut *tx)
+    .await?;
     let mut copy = tx
         .copy_in_raw(
             "COPY worker_days_next (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
@@ -59,18 +72,22 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
     rebuilt.finish_worker()?;
     copy.send(rebuilt.out.finish()).await?;
     copy.finish().await?;
-    // Statistics for the planner at once rather than at autovacuum's next round. The swap
-    // waits for readers of the old table and makes new ones wait behind it: if it cannot
-    // have the table within a few seconds, the recompute fails and changes nothing.
-    sqlx::raw_sql(
-        "ANALYZE worker_days_next;
+    // The key's index from one sort of every row (with at least 256 MB to sort them in;
+    // a larger setting is kept), statistics for the planner at once rather than at
+    // autovacuum's next round, then the swap. The swap waits for readers of the old table
+    // and makes new ones wait behind it: if it cannot have the table within a few
+    // seconds, the recompute fails and changes nothing.
+    let finish = format!(
+        "SELECT set_config('maintenance_work_mem', '256MB', true)
+         FROM pg_settings WHERE name = 'maintenance_work_mem' AND setting::bigint < 256 * 1024;
+         ALTER TABLE worker_days_next ADD CONSTRAINT worker_days_next_pkey {primary_key};
+         ANALYZE worker_days_next;
          SET LOCAL lock_timeout = '5s';
          DROP TABLE worker_days;
          ALTER TABLE worker_days_next RENAME TO worker_days;
-         ALTER INDEX worker_days_next_pkey RENAME TO worker_days_pkey;",
-    )
-    .execute(&mut *tx)
-    .await?;
+         ALTER INDEX worker_days_next_pkey RENAME TO worker_days_pkey;"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(finish)).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(rebuilt.workers)
 }

@@ -316,4 +316,13 @@ async fn a_full_recompute_that_cannot_take_the_table_gives_up_and_changes_nothin
     let res = h.enrichment.http.post(h.enrichment.url("/v1/recompute")).bearer_auth(&ops).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(h.days_dump().await, before);
+    // The new table's primary key, added after its rows, is the old one under the old name.
+    let key: Vec<(String, String)> = sqlx::query_as(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint
+         WHERE conrelid = 'enrichment.worker_days'::regclass AND contype = 'p'",
+    )
+    .fetch_all(&h.pool)
+    .await
+    .unwrap();
+    assert_eq!(key, [("worker_days_pkey".to_owned(), "PRIMARY KEY (worker_id, day)".to_owned())]);
 }
