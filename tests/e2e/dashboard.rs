@@ -43,17 +43,29 @@ async fn the_dashboard_shows_live_services_slos_and_alerts_in_a_browser() {
     s.link("eats", "e-1", &worker).await;
     let start = chrono::Utc::now() - chrono::Duration::minutes(30);
     s.records("eats", &[gig("g-1", "e-1", start, 20, "6.00", "0")], None).await;
-    // Some traffic for the charts: pricing and claims are read for a few seconds.
-    for _ in 0..60 {
-        for (service, path) in [(ServiceName::Pricing, "/v1/products"), (ServiceName::Claims, "/v1/claims")] {
-            let _ = http.get(gc.url(service, path)).bearer_auth(&ops).send().await;
+    // Traffic for the charts and the live rates: pricing and claims are read until the
+    // browser has read the page. (The rates count the last 3 s of scaled time; a browser
+    // that starts slowly on a busy machine would otherwise find them quiet.)
+    let traffic = tokio::spawn({
+        let (http, pricing, claims, ops) = (
+            http.clone(),
+            gc.url(ServiceName::Pricing, "/v1/products"),
+            gc.url(ServiceName::Claims, "/v1/claims"),
+            ops.clone(),
+        );
+        async move {
+            loop {
+                for url in [&pricing, &claims] {
+                    let _ = http.get(url).bearer_auth(&ops).send().await;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
 
     let url = format!("{}#token={ops}", gc.url(ServiceName::Ops, "/dashboard"));
-    let run = |extra: &[&str]| {
+    let run = move |extra: Vec<String>| {
         let profile = tempfile::tempdir().unwrap();
         let out = Command::new(browser)
             .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1400,1300"])
@@ -65,7 +77,14 @@ async fn the_dashboard_shows_live_services_slos_and_alerts_in_a_browser() {
             .expect("run chromium");
         (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
     };
-    let (dom, err) = run(&["--dump-dom"]);
+    // The browser blocks its thread: off the runtime's, so the traffic goes on meanwhile.
+    let (dom, err) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(vec!["--dump-dom".to_owned()])
+    })
+    .await
+    .unwrap();
+    traffic.abort();
     assert!(dom.contains("id=\"slo-pricing-availability\""), "the SLO table is missing:\n{dom}\n{err}");
     assert!(dom.contains("id=\"slo-ingestion-freshness/eats\""), "no freshness SLO for the platform:\n{dom}");
     for service in ["aggregation", "enrichment", "identity", "pricing", "claims"] {
@@ -81,7 +100,7 @@ async fn the_dashboard_shows_live_services_slos_and_alerts_in_a_browser() {
     std::fs::create_dir_all(&artefacts).unwrap();
     let shot = artefacts.join("dashboard.png");
     let _ = std::fs::remove_file(&shot);
-    run(&[&format!("--screenshot={}", shot.display())]);
+    run(vec![format!("--screenshot={}", shot.display())]);
     let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
     assert!(size > 10_000, "no screenshot at {} ({size} bytes)", shot.display());
 }
