@@ -57,7 +57,16 @@ impl Gigcover {
         // Postgres (run as its own user when we are root) must reach a private cluster here.
         let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
         let keys = TestKeys::default();
-        let ports: Vec<(ServiceName, u16)> = ServiceName::ALL.iter().map(|s| (*s, free_port())).collect();
+        // Each its own port: two draws of `free_port` may give the same one (both free when
+        // checked), and then the second service cannot bind it.
+        let mut ports: Vec<(ServiceName, u16)> = Vec::new();
+        for service in ServiceName::ALL {
+            let mut port = free_port();
+            while ports.iter().any(|(_, taken)| *taken == port) {
+                port = free_port();
+            }
+            ports.push((service, port));
+        }
         let mut config = gigcover_testkit::app::test_config_toml(&keys);
         config.push_str(&format!("[database]\ndata_dir = \"{}\"\n", dir.path().join("pg").display()));
         config.push_str(&format!("[crypto]\nmaster_key_file = \"{}\"\n", dir.path().join("master.key").display()));
