@@ -29,7 +29,9 @@ pub struct StoredInterval {
 /// Makes enrichment's copy of the worker's intervals overlapping `[from, to)` exactly
 /// `fresh` (what aggregation returned for that range), and the worker's time zone `zone`,
 /// in one statement: intervals no longer there go, the others are written where they
-/// changed (whole rows compared as text: numeric equality ignores scale).
+/// changed (whole rows compared as text: numeric equality ignores scale). As in
+/// [`load_times`], the lower bound on the start keeps the delete's index scan to the range
+/// rather than every earlier interval of the worker.
 pub async fn replace(
     conn: &mut PgConnection,
     worker: Uuid,
@@ -51,7 +53,7 @@ pub async fn replace(
              WHERE worker_zones.time_zone <> EXCLUDED.time_zone),
          gone AS (
              DELETE FROM intervals i
-             WHERE i.worker_id = $1 AND i.starts_at < $4 AND i.ends_at > $3
+             WHERE i.worker_id = $1 AND i.starts_at < $4 AND i.ends_at > $3 AND i.starts_at > $3 - interval '2 days'
                AND NOT EXISTS (SELECT FROM fresh f WHERE f.platform_id = i.platform_id AND f.external_id = i.external_id))
          INSERT INTO intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km,
                                 currency, pay, tips, bonus, fees, version)
