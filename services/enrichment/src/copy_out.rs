@@ -10,7 +10,6 @@ use bytes::{Buf as _, Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use futures::stream::BoxStream;
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -158,81 +157,9 @@ pub fn timestamptz(b: &[u8]) -> anyhow::Result<DateTime<Utc>> {
         .ok_or_else(|| anyhow!("timestamp {micros} out of range"))
 }
 
-/// A `numeric`, as sqlx decodes it: scaled to the value's display scale, except zero,
-/// which has no scale.
-pub fn numeric(b: &[u8]) -> anyhow::Result<Decimal> {
-    ensure!(b.len() >= 8, "a numeric of {} bytes", b.len());
-    let word = |i: usize| u16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
-    let (ndigits, weight, sign, dscale) = (usize::from(word(0)), word(1) as i16, word(2), word(3));
-    ensure!(b.len() == 8 + 2 * ndigits, "a numeric of {ndigits} digits in {} bytes", b.len());
-    let negative = match sign {
-        0x0000 => false,
-        0x4000 => true,
-        _ => bail!("a numeric that is not a finite number"),
-    };
-    if ndigits == 0 {
-        return Ok(Decimal::ZERO);
-    }
-    let too_big = || anyhow!("a numeric too large for a decimal");
-    // The base-10,000 digits as one integer, and the power of ten it is to be multiplied by.
-    let mut mantissa: i128 = 0;
-    for i in 0..ndigits {
-        let digit = word(4 + i);
-        ensure!(digit < 10_000, "a numeric digit of {digit}");
-        mantissa = mantissa.checked_mul(10_000).and_then(|m| m.checked_add(i128::from(digit))).ok_or_else(too_big)?;
-    }
-    let exponent = 4 * (i32::from(weight) - (ndigits as i32 - 1));
-    let mut value = if exponent >= 0 {
-        let scaled = 10i128.checked_pow(exponent as u32).and_then(|p| mantissa.checked_mul(p)).ok_or_else(too_big)?;
-        Decimal::try_from_i128_with_scale(scaled, 0)?
-    } else {
-        // The last base-10,000 digit is padded with zeros past the display scale: drop
-        // them first, or a value that fits a decimal would not fit on the way.
-        let padding = exponent.unsigned_abs().saturating_sub(u32::from(dscale));
-        let mantissa = mantissa / 10i128.pow(padding.min(4));
-        Decimal::try_from_i128_with_scale(mantissa, exponent.unsigned_abs() - padding.min(4))?
-    };
-    value.set_sign_negative(negative);
-    value.rescale(u32::from(dscale));
-    Ok(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn numeric_bytes(ndigits: u16, weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
-        let mut b = Vec::new();
-        for w in [ndigits, weight as u16, sign, dscale].into_iter().chain(digits.iter().copied()) {
-            b.extend_from_slice(&w.to_be_bytes());
-        }
-        b
-    }
-
-    #[test]
-    fn numerics_decode_with_their_display_scale() {
-        // 12.50 = 12 . 5000, display scale 2
-        assert_eq!(numeric(&numeric_bytes(2, 0, 0, 2, &[12, 5000])).unwrap().to_string(), "12.50");
-        // -0.0031 = 0 . 0031 (weight -1), display scale 4
-        assert_eq!(numeric(&numeric_bytes(1, -1, 0x4000, 4, &[31])).unwrap().to_string(), "-0.0031");
-        // 20000 = 2 * 10^4 (weight 1, one digit), no scale
-        assert_eq!(numeric(&numeric_bytes(1, 1, 0, 0, &[2])).unwrap().to_string(), "20000");
-        // 28 digits after dropping the last digit's padding (3500 with display scale 2)
-        assert_eq!(
-            numeric(&numeric_bytes(8, 6, 0, 2, &[792, 2816, 2514, 2643, 3759, 3543, 9503, 3500])).unwrap().to_string(),
-            "792281625142643375935439503.35"
-        );
-        // zero has no digits and no scale, whatever its display scale
-        assert_eq!(numeric(&numeric_bytes(0, 0, 0, 2, &[])).unwrap().to_string(), "0");
-    }
-
-    #[test]
-    fn malformed_numerics_are_refused() {
-        assert!(numeric(&numeric_bytes(0, 0, 0xC000, 0, &[])).is_err(), "NaN");
-        assert!(numeric(&numeric_bytes(2, 0, 0, 0, &[1])).is_err(), "fewer digits than announced");
-        assert!(numeric(&numeric_bytes(1, 0, 0, 0, &[10_000])).is_err(), "a digit out of base");
-        assert!(numeric(&numeric_bytes(1, 20, 0, 0, &[1])).is_err(), "10^80");
-    }
 
     #[test]
     fn a_row_is_found_only_once_all_its_fields_are_in() {

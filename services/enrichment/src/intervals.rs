@@ -6,6 +6,7 @@
 use rust_decimal::Decimal;
 
 use crate::engine::{Kind, Ms, Piece};
+use crate::job_column;
 use crate::recompute::EarningsSum;
 use crate::store::StoredInterval;
 
@@ -82,6 +83,14 @@ impl WorkerIntervals {
     /// The index of a currency code, for [`Job::currency`].
     pub fn currency(&mut self, code: &str) -> usize {
         index_of(&mut self.currencies, code)
+    }
+
+    /// The job of a stored `job` column's value ([`job_column`]), its currency named here.
+    pub fn stored_job(&mut self, column: Option<&str>) -> anyhow::Result<Job> {
+        let Some(text) = column else { return Ok(Job::default()) };
+        let figures = job_column::parse(text)?;
+        let currency = figures.currency.map(|code| self.currency(code));
+        Ok(Job::new(figures.distance_km, currency, figures.earnings))
     }
 
     pub fn push(&mut self, platform: &str, kind: Kind, (start, end): (Ms, Ms), job: Job) {

@@ -4,6 +4,7 @@
 //! - `engine`: the interval engine (pure): unions, per-day figures, attribution, insured time;
 //! - `feed`: consumes aggregation's `activity.changed`, keeps `store` fresh, recomputes;
 //! - `intervals`: a worker's intervals as the engine reads them;
+//! - `job_column`: how `store` keeps an interval's distance and earnings (one text field);
 //! - `recompute`: stored intervals to stored worker-days, a worker's days at a time;
 //! - `rebuild`: every worker-day from scratch (binary `COPY` both ways: `copy_out`, `copy_in`);
 //! - `reading`, `routes`: hours, profiles, activity at an instant, statements.
@@ -14,6 +15,7 @@ mod definitions;
 pub mod engine;
 pub mod feed;
 pub mod intervals;
+pub mod job_column;
 mod reading;
 pub mod rebuild;
 pub mod recompute;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::copy_in::CopyRowsIn;
 use crate::copy_out::{self, CopyRows, Fields};
 use crate::engine::Ms;
-use crate::intervals::{self, Job, WorkerIntervals};
+use crate::intervals::{self, WorkerIntervals};
 use crate::recompute::{Loaded, WorkerDay, worker_days};
 
 /// Recomputes every worker-day in one transaction and returns the number of workers. All
@@ -58,8 +58,7 @@ pub async fn recompute_all(pool: &PgPool, infer_gap: Ms) -> anyhow::Result<u64> 
     // sort: each worker's rows together, by start (the order the engine reads).
     let mut rows = CopyRows::start(
         &mut read,
-        "SELECT worker_id, platform_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees
-         FROM intervals ORDER BY worker_id, starts_at",
+        "SELECT worker_id, platform_id, kind, starts_at, ends_at, job FROM intervals ORDER BY worker_id, starts_at",
     )
     .await?;
     let mut rebuilt = Rebuilt { zones, infer_gap, ..Rebuilt::default() };
@@ -124,11 +123,8 @@ impl Rebuilt {
         let kind = intervals::kind(f.required(copy_out::text)?);
         let start = f.required(copy_out::timestamptz)?.timestamp_millis();
         let end = f.required(copy_out::timestamptz)?.timestamp_millis();
-        let distance_km = f.optional(copy_out::numeric)?;
-        let currency = f.optional(copy_out::text)?.map(|code| self.intervals.currency(code));
-        let mut money = || f.optional(copy_out::numeric);
-        let earnings = [money()?, money()?, money()?, money()?];
-        self.intervals.push(platform, kind, (start, end), Job::new(distance_km, currency, earnings));
+        let job = self.intervals.stored_job(f.optional(copy_out::text)?)?;
+        self.intervals.push(platform, kind, (start, end), job);
         Ok(())
     }
 

@@ -6,16 +6,15 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::job_column;
+
 /// One activity as enrichment keeps it (the fields of aggregation's activity view it needs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredInterval {
-    #[sqlx(rename = "platform_id")]
     pub platform: String,
     pub external_id: String,
     pub kind: String,
-    #[sqlx(rename = "starts_at")]
     pub start: DateTime<Utc>,
-    #[sqlx(rename = "ends_at")]
     pub end: DateTime<Utc>,
     pub distance_km: Option<Decimal>,
     pub currency: Option<String>,
@@ -29,9 +28,10 @@ pub struct StoredInterval {
 /// Makes enrichment's copy of the worker's intervals overlapping `[from, to)` exactly
 /// `fresh` (what aggregation returned for that range), and the worker's time zone `zone`,
 /// in one statement: intervals no longer there go, the others are written where they
-/// changed (whole rows compared as text: numeric equality ignores scale). As in
+/// changed (whole rows compared as text, so a figure's changed scale is a change). As in
 /// [`load_times`], the lower bound on the start keeps the delete's index scan to the range
-/// rather than every earlier interval of the worker.
+/// rather than every earlier interval of the worker. The job's figures are stored as
+/// [`job_column`] has them.
 pub async fn replace(
     conn: &mut PgConnection,
     worker: Uuid,
@@ -39,14 +39,11 @@ pub async fn replace(
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     fresh: &[StoredInterval],
 ) -> sqlx::Result<()> {
-    let col = |f: fn(&StoredInterval) -> Option<Decimal>| fresh.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "WITH fresh AS (
              SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[],
-                                  $10::numeric[], $11::text[], $12::numeric[], $13::numeric[], $14::numeric[],
-                                  $15::numeric[], $16::int[])
-                 AS f(platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus,
-                      fees, version)),
+                                  $10::text[], $11::int[])
+                 AS f(platform_id, external_id, kind, starts_at, ends_at, job, version)),
          zone AS (
              INSERT INTO worker_zones (worker_id, time_zone) VALUES ($1, $2)
              ON CONFLICT (worker_id) DO UPDATE SET time_zone = EXCLUDED.time_zone
@@ -55,13 +52,11 @@ pub async fn replace(
              DELETE FROM intervals i
              WHERE i.worker_id = $1 AND i.starts_at < $4 AND i.ends_at > $3 AND i.starts_at > $3 - interval '2 days'
                AND NOT EXISTS (SELECT FROM fresh f WHERE f.platform_id = i.platform_id AND f.external_id = i.external_id))
-         INSERT INTO intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km,
-                                currency, pay, tips, bonus, fees, version)
+         INSERT INTO intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, job, version)
          SELECT $1, * FROM fresh
          ON CONFLICT (worker_id, platform_id, external_id) DO UPDATE SET
-             kind = EXCLUDED.kind, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
-             distance_km = EXCLUDED.distance_km, currency = EXCLUDED.currency, pay = EXCLUDED.pay,
-             tips = EXCLUDED.tips, bonus = EXCLUDED.bonus, fees = EXCLUDED.fees, version = EXCLUDED.version
+             kind = EXCLUDED.kind, starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at, job = EXCLUDED.job,
+             version = EXCLUDED.version
          WHERE intervals::text <> EXCLUDED::text",
     )
     .bind(worker)
@@ -73,12 +68,7 @@ pub async fn replace(
     .bind(fresh.iter().map(|i| i.kind.as_str()).collect::<Vec<_>>())
     .bind(fresh.iter().map(|i| i.start).collect::<Vec<_>>())
     .bind(fresh.iter().map(|i| i.end).collect::<Vec<_>>())
-    .bind(col(|i| i.distance_km))
-    .bind(fresh.iter().map(|i| i.currency.as_deref()).collect::<Vec<_>>())
-    .bind(col(|i| i.pay))
-    .bind(col(|i| i.tips))
-    .bind(col(|i| i.bonus))
-    .bind(col(|i| i.fees))
+    .bind(fresh.iter().map(job_column::format).collect::<Vec<_>>())
     .bind(fresh.iter().map(|i| i.version).collect::<Vec<_>>())
     .execute(conn)
     .await?;

@@ -15,13 +15,13 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use clap::Parser;
 use gigcover_e2e::Gigcover;
 use gigcover_e2e::load::{median, quantile};
-use gigcover_enrichment::intervals::WorkerIntervals;
+use gigcover_enrichment::intervals::{self, WorkerIntervals};
 use gigcover_enrichment::rebuild::recompute_all;
 use gigcover_enrichment::recompute::{Loaded, worker_days};
-use gigcover_enrichment::store::StoredInterval;
 use gigcover_kit::ServiceName;
 use gigcover_kit::auth::Role;
 use gigcover_localpg::LocalPostgres;
@@ -80,7 +80,7 @@ fn generate(activities: usize, workers: usize) -> anyhow::Result<(Vec<u8>, Vec<u
                 chrono::DateTime::from_timestamp(start, 0).unwrap_or_default().to_rfc3339(),
                 chrono::DateTime::from_timestamp(end, 0).unwrap_or_default().to_rfc3339(),
             );
-            writeln!(intervals, "{worker}\t{platform}\tj{i}\tengagement\t{s}\t{e}\t3.5\tEUR\t6.00\t1.00\t0\t0.50\t1")?;
+            writeln!(intervals, "{worker}\t{platform}\tj{i}\tengagement\t{s}\t{e}\tEUR 3.5 6.00 1.00 0 0.50\t1")?;
             t = t.max(end);
             prev_end = end;
         }
@@ -137,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
     copy(&pool, "COPY worker_zones (worker_id, time_zone) FROM STDIN", &zones).await?;
     copy(
         &pool,
-        "COPY intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version) FROM STDIN",
+        "COPY intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, job, version) FROM STDIN",
         &intervals,
     )
     .await?;
@@ -164,30 +164,21 @@ async fn main() -> anyhow::Result<()> {
 
     // 2. The engine alone, on intervals already in memory.
     eprintln!("loading every interval into memory ...");
-    let rows: Vec<(uuid::Uuid, StoredInterval)> = {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            worker_id: uuid::Uuid,
-            #[sqlx(flatten)]
-            interval: StoredInterval,
-        }
-        sqlx::query_as::<_, Row>(
-            "SELECT worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, version
-             FROM intervals ORDER BY worker_id, starts_at, platform_id, external_id",
-        )
-        .fetch_all(&pool)
-        .await?
-        .into_iter()
-        .map(|r| (r.worker_id, r.interval))
-        .collect()
-    };
-    let mut by_worker: BTreeMap<uuid::Uuid, Vec<StoredInterval>> = BTreeMap::new();
-    for (w, i) in rows {
-        by_worker.entry(w).or_default().push(i);
-    }
+    type Row = (uuid::Uuid, String, String, DateTime<Utc>, DateTime<Utc>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT worker_id, platform_id, kind, starts_at, ends_at, job
+         FROM intervals ORDER BY worker_id, starts_at, platform_id, external_id",
+    )
+    .fetch_all(&pool)
+    .await?;
     // In the form the engine reads (what the full recompute decodes the rows into).
-    let by_worker: Vec<WorkerIntervals> =
-        by_worker.values().map(|rows| WorkerIntervals::from(rows.as_slice())).collect();
+    let mut by_worker: BTreeMap<uuid::Uuid, WorkerIntervals> = BTreeMap::new();
+    for (worker, platform, kind, start, end, job) in rows {
+        let w = by_worker.entry(worker).or_default();
+        let job = w.stored_job(job.as_deref())?;
+        w.push(&platform, intervals::kind(&kind), (start.timestamp_millis(), end.timestamp_millis()), job);
+    }
+    let by_worker: Vec<WorkerIntervals> = by_worker.into_values().collect();
     let tz: chrono_tz::Tz = chrono_tz::Europe::Berlin;
     let mut engine_secs = Vec::new();
     eprintln!("timing the engine on {} workers in memory ...", by_worker.len());

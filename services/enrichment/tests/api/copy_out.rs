@@ -8,12 +8,10 @@ use gigcover_testkit::TestDatabase;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-type Row = (Uuid, String, DateTime<Utc>, Option<Decimal>, Option<String>, i32);
+type Row = (Uuid, String, DateTime<Utc>, Option<String>, i32);
 
 const VALUES: &str = "SELECT gen_random_uuid() AS id, 'zürich-' || i AS name,
         timestamptz '1999-12-31 23:59:59.999999Z' + i * interval '7 hours 13 minutes 1.000001 seconds' AS at,
-        (ARRAY[NULL, 0, 0.00, -0.5, 12.50, 3.5, 1000000, 99999999.9999, 0.0001, -123456789.123456789, 20000,
-               1e20, 7.10])[1 + i % 13]::numeric * (1 + i % 3) AS amount,
         CASE WHEN i % 4 = 0 THEN NULL ELSE 'EUR' END AS currency, i - 500 AS n
  FROM generate_series(0, 999) i ORDER BY i";
 
@@ -34,7 +32,6 @@ async fn copy_rows_decode_as_sqlx_does() {
                 f.required(copy_out::uuid)?,
                 f.required(copy_out::text)?.to_owned(),
                 f.required(copy_out::timestamptz)?,
-                f.optional(copy_out::numeric)?,
                 f.optional(copy_out::text)?.map(str::to_owned),
                 f.required(copy_out::int4)?,
             ))
@@ -50,11 +47,7 @@ async fn copy_rows_decode_as_sqlx_does() {
         sqlx::query_scalar("SELECT n FROM sample WHERE n < -497 ORDER BY n").fetch_all(&mut *conn).await.unwrap();
     assert_eq!(after, [-500, -499, -498]);
     assert_eq!(by_copy.len(), 1000);
-    for (copied, decoded) in by_copy.iter().zip(&by_sqlx) {
-        assert_eq!(copied, decoded);
-        // Equal decimals may differ in scale, which shows when they are written back.
-        assert_eq!(copied.3.map(|d| d.to_string()), decoded.3.map(|d| d.to_string()), "{decoded:?}");
-    }
+    assert_eq!(by_copy, by_sqlx);
 }
 
 #[tokio::test]

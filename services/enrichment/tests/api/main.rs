@@ -5,3 +5,4 @@ mod copy_out;
 mod doordash;
 mod harness;
 mod hours;
+mod migrations;
