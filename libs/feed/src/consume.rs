@@ -162,18 +162,29 @@ impl<H: EventHandler> Consumer<H> {
         self.apply(cursor, &page.events).await
     }
 
-    /// Begins the page's transaction and records its events in the inbox: the ids of those
-    /// not applied before.
-    async fn begin(&self, events: &[FeedEvent]) -> anyhow::Result<(Transaction<'static, Postgres>, HashSet<Uuid>)> {
+    /// Begins the page's transaction, records its events in the inbox and moves the cursor
+    /// to `last`, the page's last position, in one statement (a round trip less on every
+    /// page; all of it commits with the handlers' writes or not at all). Returns the ids of
+    /// the events not applied before.
+    async fn begin(
+        &self,
+        events: &[FeedEvent],
+        last: i64,
+    ) -> anyhow::Result<(Transaction<'static, Postgres>, HashSet<Uuid>)> {
         let mut tx = self.pool.begin_with(sqlx::AssertSqlSafe(self.begin_sql.clone())).await?;
         let fresh = sqlx::query_scalar(
-            "INSERT INTO inbox (source, event_id, position)
+            "WITH cursor AS (
+                 INSERT INTO feed_cursors (source, position, updated_at) VALUES ($1, $4, now())
+                 ON CONFLICT (source) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
+                 WHERE feed_cursors.position < EXCLUDED.position)
+             INSERT INTO inbox (source, event_id, position)
              SELECT $1, e.id, e.position FROM unnest($2::uuid[], $3::bigint[]) AS e(id, position)
              ON CONFLICT DO NOTHING RETURNING event_id",
         )
         .bind(&self.source)
         .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
         .bind(events.iter().map(|e| e.position).collect::<Vec<_>>())
+        .bind(last)
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
@@ -203,7 +214,7 @@ impl<H: EventHandler> Consumer<H> {
             })
             .collect();
         let prepared = futures::stream::iter(preparing).buffered(PREPARE_AHEAD).try_collect::<Vec<_>>();
-        let (prepared, (mut tx, fresh)) = tokio::try_join!(prepared, self.begin(events))?;
+        let (prepared, (mut tx, fresh)) = tokio::try_join!(prepared, self.begin(events, last))?;
         let mut applied = 0;
         for ((event, span), prepared) in events.iter().zip(spans).zip(prepared) {
             if !fresh.contains(&event.id) {
@@ -216,15 +227,6 @@ impl<H: EventHandler> Consumer<H> {
                 .with_context(|| format!("apply {} event {} at {}", event.event_type, event.id, event.position))?;
             applied += 1;
         }
-        sqlx::query(
-            "INSERT INTO feed_cursors (source, position, updated_at) VALUES ($1, $2, now())
-             ON CONFLICT (source) DO UPDATE SET position = EXCLUDED.position, updated_at = now()
-             WHERE feed_cursors.position < EXCLUDED.position",
-        )
-        .bind(&self.source)
-        .bind(last)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         self.metrics.applied.add(applied as u64, &[KeyValue::new("source", self.source.clone())]);
         Ok(applied)
