@@ -44,9 +44,11 @@ impl CopyRowsIn {
         Ok(())
     }
 
-    /// The bytes written since the last call, to send.
+    /// The bytes written since the last call, to send. The buffer goes on with the same
+    /// capacity, so the next rows are written without growing it step by step.
     pub fn take(&mut self) -> Vec<u8> {
-        std::mem::take(&mut *self.buf)
+        let capacity = self.buf.capacity();
+        std::mem::replace(&mut *self.buf, Vec::with_capacity(capacity))
     }
 
     pub fn len(&self) -> usize {
@@ -60,7 +62,7 @@ impl CopyRowsIn {
     /// The last bytes to send, ending with the format's trailer.
     pub fn finish(mut self) -> Vec<u8> {
         self.buf.extend_from_slice(&(-1i16).to_be_bytes());
-        self.take()
+        std::mem::take(&mut *self.buf)
     }
 }
 

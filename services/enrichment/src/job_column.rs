@@ -53,15 +53,31 @@ pub fn parse(text: &str) -> anyhow::Result<JobFigures<'_>> {
         Ok::<_, anyhow::Error>((token != "-").then_some(token))
     };
     let currency = next()?;
-    let mut amount = || {
-        next()?
-            .map(|a| Decimal::from_str_exact(a).with_context(|| format!("a job amount {a:?} in {text:?}")))
-            .transpose()
-    };
+    let mut amount =
+        || next()?.map(|a| decimal(a).with_context(|| format!("a job amount {a:?} in {text:?}"))).transpose();
     let distance_km = amount()?;
     let earnings = [amount()?, amount()?, amount()?, amount()?];
     ensure!(tokens.next().is_none(), "a job of more than six figures: {text:?}");
     Ok(JobFigures { currency, distance_km, earnings })
+}
+
+/// A decimal as `Decimal::from_str_exact` reads it. Amounts are mostly short and
+/// non-negative (`6.00`): those are read here directly, digit by digit (the library's
+/// general parser was about a sixth of a full recompute's own time); anything else goes
+/// to the library.
+fn decimal(text: &str) -> anyhow::Result<Decimal> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = || whole.bytes().chain(fraction.bytes());
+    let plain = !whole.is_empty()
+        && (fraction.len(), text.contains('.')) != (0, true)
+        && whole.len() + fraction.len() <= 18
+        && digits().all(|b| b.is_ascii_digit());
+    if !plain {
+        return Ok(Decimal::from_str_exact(text)?);
+    }
+    let mantissa = digits().fold(0i64, |m, b| m * 10 + i64::from(b - b'0'));
+    // At most 18 digits: the mantissa fits, and the scale is under Decimal's limit of 28.
+    Ok(Decimal::new(mantissa, fraction.len() as u32))
 }
 
 #[cfg(test)]
@@ -107,6 +123,19 @@ mod tests {
         let f = parse("- 12 - - - -").unwrap();
         assert_eq!((f.currency, f.distance_km, f.earnings), (None, i.distance_km, [None; 4]));
         assert_eq!(format(&interval(None, [None; 5])), None, "a session stores NULL");
+    }
+
+    proptest::proptest! {
+        /// The direct reading gives the library's value and scale, for any amount the
+        /// column may hold and for text it may not.
+        #[test]
+        fn amounts_read_as_the_library_reads_them(
+            text in "-?[0-9]{1,30}(\\.[0-9]{0,30})?|[0-9._e-]{0,12}"
+        ) {
+            let ours = decimal(&text).ok().map(|d| (d, d.scale(), d.to_string()));
+            let library = Decimal::from_str_exact(&text).ok().map(|d| (d, d.scale(), d.to_string()));
+            proptest::prop_assert_eq!(ours, library);
+        }
     }
 
     #[test]
