@@ -35,7 +35,7 @@ pub struct DayRow {
 pub async fn days(conn: &mut PgConnection, worker: Uuid, from: NaiveDate, to: NaiveDate) -> sqlx::Result<Vec<DayRow>> {
     sqlx::query_as(
         "SELECT day, online_ms, engaged_ms, multi_app_ms, night_engaged_ms, weekend_engaged_ms, online_inferred,
-                jobs, distance_km, earnings, platforms
+                jobs, distance_km, earnings::json AS earnings, platforms::json AS platforms
          FROM worker_days WHERE worker_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
     )
     .bind(worker)

@@ -216,8 +216,8 @@ pub async fn recompute(
     let dates: Vec<NaiveDate> = days.iter().copied().collect();
     // One statement: the days left without activity go; the others are written where
     // they changed (a late job changes its own day, rarely the neighbours recomputed with
-    // it). Whole rows are compared as text, the bytes a full recompute must match: `json`
-    // has no equality, and numeric equality ignores scale (3.5 = 3.50).
+    // it). Whole rows are compared as text, the bytes a full recompute must match: numeric
+    // equality ignores scale (3.5 = 3.50).
     sqlx::query(
         "WITH gone AS (DELETE FROM worker_days WHERE worker_id = $1 AND day = ANY($3) AND NOT day = ANY($4))
          INSERT INTO worker_days (worker_id, day, time_zone, online_ms, engaged_ms, multi_app_ms, night_engaged_ms,
@@ -225,7 +225,7 @@ pub async fn recompute(
          SELECT $1, u.day, $2, u.online, u.engaged, u.multi, u.night, u.weekend, u.inferred, u.jobs, u.distance,
                 u.earnings, u.platforms
          FROM unnest($4::date[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bool[],
-                     $11::int[], $12::numeric[], $13::text[]::json[], $14::text[]::json[])
+                     $11::int[], $12::numeric[], $13::text[], $14::text[])
               AS u(day, online, engaged, multi, night, weekend, inferred, jobs, distance, earnings, platforms)
          ON CONFLICT (worker_id, day) DO UPDATE SET
              time_zone = EXCLUDED.time_zone, online_ms = EXCLUDED.online_ms, engaged_ms = EXCLUDED.engaged_ms,

@@ -6,17 +6,27 @@ use gigcover_enrichment::job_column;
 use gigcover_kit::db::{DatabaseSettings, migrate, pool};
 use gigcover_testkit::TestDatabase;
 use rust_decimal::Decimal;
+use sqlx::PgPool;
 
 /// The migration that folds an interval's job figures into `job`.
 const INTERVAL_JOB: i64 = 20261130000001;
 
+/// The migration that makes a worker-day's JSON columns `text`.
+const WORKER_DAYS_TEXT: i64 = 20261130000002;
+
+/// A pool on a new database whose enrichment schema has the migrations before `version`.
+async fn migrated_before(db: &TestDatabase, version: i64) -> PgPool {
+    let pool = pool(&DatabaseSettings::default(), &db.secret_url(), "enrichment").unwrap();
+    let mut before = sqlx::migrate!("../../migrations/enrichment");
+    before.migrations = Cow::Owned(before.migrations.iter().filter(|m| m.version < version).cloned().collect());
+    migrate(&pool, "enrichment", before).await.unwrap();
+    pool
+}
+
 #[tokio::test]
 async fn folding_job_figures_into_one_column_keeps_every_value_and_its_scale() {
     let db = TestDatabase::create().await;
-    let pool = pool(&DatabaseSettings::default(), &db.secret_url(), "enrichment").unwrap();
-    let mut before = sqlx::migrate!("../../migrations/enrichment");
-    before.migrations = Cow::Owned(before.migrations.iter().filter(|m| m.version < INTERVAL_JOB).cloned().collect());
-    migrate(&pool, "enrichment", before).await.unwrap();
+    let pool = migrated_before(&db, INTERVAL_JOB).await;
     sqlx::query(
         "INSERT INTO intervals (worker_id, platform_id, external_id, kind, starts_at, ends_at, distance_km, currency,
                                 pay, tips, bonus, fees, version)
@@ -63,4 +73,36 @@ async fn folding_job_figures_into_one_column_keeps_every_value_and_its_scale() {
         .unwrap_err();
         assert!(refused.to_string().contains("intervals_job_format"), "{bad:?}: {refused}");
     }
+}
+
+#[tokio::test]
+async fn a_worker_days_json_columns_become_text_with_the_same_bytes() {
+    let db = TestDatabase::create().await;
+    let pool = migrated_before(&db, WORKER_DAYS_TEXT).await;
+    let earnings = r#"{"EUR":{"pay":"12.50","tips":"0.00","bonus":"0","fees":"1.2"}}"#;
+    let platforms = r#"{"eats":{"online_ms":3600000,"engaged_ms":1800000}}"#;
+    sqlx::query(
+        "INSERT INTO worker_days VALUES (gen_random_uuid(), '2026-11-10', 'Europe/Berlin', 3600000, 1800000, 0, 0, 0,
+                                         false, 1, 3.50, $1::json, $2::json)",
+    )
+    .bind(earnings)
+    .bind(platforms)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    (gigcover_enrichment::SPEC.migrate)(pool.clone()).await.unwrap();
+
+    let (types, stored): (String, (String, String)) = (
+        sqlx::query_scalar(
+            "SELECT string_agg(data_type, ',' ORDER BY column_name) FROM information_schema.columns
+             WHERE table_schema = 'enrichment' AND table_name = 'worker_days' AND column_name IN ('earnings', 'platforms')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap(),
+        sqlx::query_as("SELECT earnings, platforms FROM worker_days").fetch_one(&pool).await.unwrap(),
+    );
+    assert_eq!(types, "text,text");
+    assert_eq!(stored, (earnings.to_owned(), platforms.to_owned()));
 }
