@@ -68,8 +68,9 @@ pub fn parse(text: &str) -> anyhow::Result<JobFigures<'_>> {
 fn decimal(text: &str) -> anyhow::Result<Decimal> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = || whole.bytes().chain(fraction.bytes());
+    // `1.` and `.5`, signs and anything but digits are the library's to read or refuse.
     let plain = !whole.is_empty()
-        && (fraction.len(), text.contains('.')) != (0, true)
+        && !text.ends_with('.')
         && whole.len() + fraction.len() <= 18
         && digits().all(|b| b.is_ascii_digit());
     if !plain {
