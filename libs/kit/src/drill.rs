@@ -77,15 +77,16 @@ impl Drill {
         }
     }
 
-    /// The effect for the next request; `roll` is a number in 0..100.
-    pub fn effect(&self, roll: u8) -> Effect {
+    /// The effect for the next request; `roll` draws a number in 0..100, called only while
+    /// a failure drill runs (a draw is a system call, not worth making on every request).
+    pub fn effect(&self, roll: impl FnOnce() -> u8) -> Effect {
         let Ok(mut s) = self.state.lock() else { return Effect::None };
         match *s {
             Some((_, until)) if Instant::now() >= until => {
                 *s = None;
                 Effect::None
             }
-            Some((DrillMode::Fail { percent }, _)) if roll < percent => Effect::Fail,
+            Some((DrillMode::Fail { percent }, _)) if roll() < percent => Effect::Fail,
             Some((DrillMode::Slow { delay_ms }, _)) => Effect::Delay(Duration::from_millis(u64::from(delay_ms))),
             _ => Effect::None,
         }
@@ -99,18 +100,18 @@ mod tests {
     #[test]
     fn a_drill_fails_its_share_and_ends_by_itself_or_when_stopped() {
         let d = Drill::default();
-        assert_eq!(d.effect(0), Effect::None);
+        assert_eq!(d.effect(|| 0), Effect::None);
         let req = |mode, percent, delay_ms, seconds| DrillRequest { mode, percent, delay_ms, seconds };
         d.set(req(DrillKind::Fail, Some(30), None, 60));
-        assert_eq!((d.effect(10), d.effect(30), d.effect(99)), (Effect::Fail, Effect::None, Effect::None));
+        assert_eq!((d.effect(|| 10), d.effect(|| 30), d.effect(|| 99)), (Effect::Fail, Effect::None, Effect::None));
         d.set(req(DrillKind::Slow, None, Some(40), 60));
-        assert_eq!(d.effect(50), Effect::Delay(Duration::from_millis(40)));
+        assert_eq!(d.effect(|| 50), Effect::Delay(Duration::from_millis(40)));
         d.set(req(DrillKind::Slow, None, Some(40), 0));
-        assert_eq!(d.effect(0), Effect::None, "a zero-second drill is over at once");
+        assert_eq!(d.effect(|| 0), Effect::None, "a zero-second drill is over at once");
         d.set(req(DrillKind::Fail, None, None, 60));
-        assert_eq!(d.effect(99), Effect::Fail, "100 % by default");
+        assert_eq!(d.effect(|| 99), Effect::Fail, "100 % by default");
         d.set(req(DrillKind::Off, None, None, 0));
-        assert_eq!(d.effect(0), Effect::None);
+        assert_eq!(d.effect(|| 0), Effect::None);
     }
 
     #[test]

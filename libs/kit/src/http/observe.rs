@@ -164,7 +164,7 @@ where
         );
         req.extensions_mut().insert(RequestId(id.clone()));
 
-        let effect = if drillable(req.path()) { drill.effect(rand_percent()) } else { Effect::None };
+        let effect = if drillable(req.path()) { drill.effect(rand_percent) } else { Effect::None };
         let ended = span.clone();
         let work = async move {
             // Handlers' errors arrive as responses; an `Err` here only comes from the
