@@ -21,7 +21,11 @@ pub struct AggregationSettings {
     pub webhook_dedup_days: i64,
     /// How long a link code stays valid.
     pub link_code_ttl_minutes: i64,
-    /// Concurrent writers grouping webhooks into shared commits.
+    /// Concurrent writers grouping webhooks into shared commits. Their commits queue on the
+    /// platform's status row and the feed's lock, so more writers mean smaller groups and
+    /// more Postgres work per webhook, not more throughput: under `wrk -c64`, 2 writers
+    /// took about as many webhooks a second as 1 and about a sixth more than 4 (see the
+    /// `bench/ingest.sh` runs of each); 2 keeps one slow group from holding up the rest.
     pub committers: usize,
     /// Most webhook requests in one commit.
     pub group_max: usize,
@@ -38,7 +42,7 @@ impl Default for AggregationSettings {
             raw_retention_days: 400,
             webhook_dedup_days: 30,
             link_code_ttl_minutes: 72 * 60,
-            committers: 4,
+            committers: 2,
             group_max: 512,
         }
     }
