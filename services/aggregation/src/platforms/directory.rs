@@ -1,6 +1,7 @@
 //! What ingestion needs to know about a platform, cached for a short while so a webhook
 //! does not read the registry on every request. Changes made through this service take
-//! effect at once here; other replicas see them within `TTL`.
+//! effect at once here; other replicas see them within `TTL`. Only registered platforms
+//! are cached: the cache holds at most one entry per platform, whatever ids callers try.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -36,8 +37,8 @@ impl std::fmt::Debug for PlatformInfo {
     }
 }
 
-/// A lookup and when it was made (`None`: no such platform).
-type Cached = (Instant, Option<Arc<PlatformInfo>>);
+/// A platform and when it was read.
+type Cached = (Instant, Arc<PlatformInfo>);
 
 pub struct Directory {
     pool: PgPool,
@@ -60,13 +61,18 @@ impl Directory {
             && let Some((at, info)) = cache.get(id)
             && at.elapsed() < TTL
         {
-            return Ok(info.clone());
+            return Ok(Some(Arc::clone(info)));
         }
-        let info = self.load(id).await?.map(Arc::new);
+        let Some(info) = self.load(id).await?.map(Arc::new) else {
+            // Not remembered (and an expired entry dropped): a caller cycling through
+            // made-up ids must not grow the cache.
+            self.forget(id);
+            return Ok(None);
+        };
         if let Ok(mut cache) = self.cache.write() {
-            cache.insert(id.to_owned(), (Instant::now(), info.clone()));
+            cache.insert(id.to_owned(), (Instant::now(), Arc::clone(&info)));
         }
-        Ok(info)
+        Ok(Some(info))
     }
 
     /// Forgets a platform so the next `get` reads it again.
@@ -98,5 +104,21 @@ impl Directory {
             csv_mapping: mapping.map(serde_json::from_value).transpose()?,
             secrets,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ids_of_no_platform_are_not_remembered() {
+        // Ids that are not platform ids are answered without the database.
+        let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap();
+        let directory = Directory::new(pool, Sealer::from_key(&[7; 32]));
+        for i in 0..100 {
+            assert!(directory.get(&format!("no such platform {i}")).await.unwrap().is_none());
+        }
+        assert_eq!(directory.cache.read().unwrap().len(), 0);
     }
 }
