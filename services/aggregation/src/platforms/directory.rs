@@ -110,13 +110,19 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gigcover_kit::ServiceName;
 
     #[tokio::test]
     async fn ids_of_no_platform_are_not_remembered() {
-        // Ids that are not platform ids are answered without the database.
-        let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap();
+        let db = gigcover_testkit::TestDatabase::create().await;
+        let schema = ServiceName::Aggregation.schema();
+        let options = gigcover_kit::db::connect_options(&db.secret_url(), schema).unwrap();
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_with(options).await.unwrap();
+        crate::migrate(pool.clone()).await.unwrap();
         let directory = Directory::new(pool, Sealer::from_key(&[7; 32]));
-        for i in 0..100 {
+        for i in 0..50 {
+            // Well-formed ids of no platform (read from the database), and ids that cannot be one.
+            assert!(directory.get(&format!("unknown-{i}")).await.unwrap().is_none());
             assert!(directory.get(&format!("no such platform {i}")).await.unwrap().is_none());
         }
         assert_eq!(directory.cache.read().unwrap().len(), 0);
