@@ -24,8 +24,9 @@ pub struct AggregationSettings {
     /// Concurrent writers grouping webhooks into shared commits. Their commits queue on the
     /// platform's status row and the feed's lock, so more writers mean smaller groups and
     /// more Postgres work per webhook, not more throughput: under `wrk -c64`, 2 writers
-    /// took about as many webhooks a second as 1 and about a sixth more than 4 (see the
-    /// `bench/ingest.sh` runs of each); 2 keeps one slow group from holding up the rest.
+    /// took about as many webhooks a second as 1 and about a sixth more than 4 (`bench/ingest.sh`
+    /// with `GIGCOVER_AGGREGATION__COMMITTERS` set to each); 2 keeps one slow group from
+    /// holding up the rest.
     pub committers: usize,
     /// Most webhook requests in one commit.
     pub group_max: usize,
