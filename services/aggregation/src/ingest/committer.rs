@@ -2,7 +2,9 @@
 //! a commit per request would cap throughput at the disk's sync rate, so concurrent
 //! requests are written together: a few writer tasks each take every request waiting at
 //! that moment (up to `group_max`), write them in one transaction, commit once, and answer
-//! each request with its own outcome.
+//! each request with its own outcome. A writer keeps its pooled connection while groups
+//! keep coming (a connection returned to the pool costs a ping round trip and a task on
+//! each release) and gives it back after a quiet moment or any failure.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +13,8 @@ use futures::future::BoxFuture;
 use gigcover_kit::ApiError;
 use gigcover_telemetry::{TraceParent, context_from_trace_parent};
 use opentelemetry::trace::TraceContextExt as _;
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -80,6 +83,52 @@ impl Committer {
     }
 }
 
+/// How long a writer keeps its connection without a group to write.
+const HOLD_IDLE: Duration = Duration::from_secs(1);
+
+/// A writer's connection: taken from the pool for the first group, kept while groups keep
+/// coming, given back after [`HOLD_IDLE`] without one or after any failure (the pool then
+/// tests it, and replaces it if broken).
+struct Held {
+    pool: PgPool,
+    conn: Option<PoolConnection<Postgres>>,
+    /// The last connection was lost: the pool's idle ones may be gone too (a restart closes
+    /// them all), so each one taken is tested before use.
+    suspect: bool,
+}
+
+impl Held {
+    async fn get(&mut self) -> Result<&mut PoolConnection<Postgres>, sqlx::Error> {
+        let slot = match &mut self.conn {
+            Some(conn) => return Ok(conn),
+            slot => slot,
+        };
+        // One more try than the pool has connections: enough to pass every dead one (each
+        // is closed when given back) and reach a newly opened one.
+        let mut tries = self.pool.options().get_max_connections() + 1;
+        let conn = loop {
+            let mut conn = self.pool.acquire().await?;
+            tries -= 1;
+            if !self.suspect {
+                break conn;
+            }
+            match sqlx::Connection::ping(&mut *conn).await {
+                Ok(()) => break conn,
+                Err(e) if tries == 0 => return Err(e),
+                Err(_) => continue,
+            }
+        };
+        self.suspect = false;
+        Ok(slot.insert(conn))
+    }
+
+    /// Gives the connection back; `lost` when it failed for want of a connection.
+    fn release(&mut self, lost: bool) {
+        self.conn = None;
+        self.suspect |= lost;
+    }
+}
+
 async fn writer(
     pool: PgPool,
     metrics: IngestMetrics,
@@ -87,11 +136,16 @@ async fn writer(
     group_max: usize,
     shutdown: CancellationToken,
 ) {
+    let mut held = Held { pool, conn: None, suspect: false };
     loop {
         let group = {
             let mut rx = rx.lock().await;
             let first = tokio::select! {
                 s = rx.recv() => s,
+                _ = tokio::time::sleep(HOLD_IDLE), if held.conn.is_some() => {
+                    held.release(false);
+                    continue;
+                }
                 _ = shutdown.cancelled() => {
                     // Drain what was already accepted into the queue, then stop.
                     rx.close();
@@ -108,13 +162,13 @@ async fn writer(
             }
             group
         };
-        write_group(&pool, &metrics, group).await;
+        write_group(&mut held, &metrics, group).await;
     }
 }
 
 /// One transaction for the whole group; on a failure, each request is written alone so
 /// one bad request cannot fail the others.
-async fn write_group(pool: &PgPool, metrics: &IngestMetrics, group: Vec<Submission>) {
+async fn write_group(held: &mut Held, metrics: &IngestMetrics, group: Vec<Submission>) {
     let span = tracing::info_span!("ingest.group_commit", otel.kind = "internal", requests = group.len());
     for s in &group {
         if let Some(t) = &s.trace {
@@ -122,7 +176,7 @@ async fn write_group(pool: &PgPool, metrics: &IngestMetrics, group: Vec<Submissi
             span.add_link(cx.span().span_context().clone());
         }
     }
-    let result = write_all(pool, metrics, &group).instrument(span.clone()).await;
+    let result = write_all(held, metrics, &group).instrument(span.clone()).await;
     match result {
         Ok(outcomes) => {
             for (s, o) in group.into_iter().zip(outcomes) {
@@ -131,7 +185,7 @@ async fn write_group(pool: &PgPool, metrics: &IngestMetrics, group: Vec<Submissi
         }
         Err(_) if group.len() > 1 => {
             for s in group {
-                let single = write_all(pool, metrics, std::slice::from_ref(&s)).instrument(span.clone()).await;
+                let single = write_all(held, metrics, std::slice::from_ref(&s)).instrument(span.clone()).await;
                 let answer = single.map(|mut o| o.remove(0)).map_err(|e| format!("{e:#}"));
                 let _ = s.reply.send(answer);
             }
@@ -145,9 +199,16 @@ async fn write_group(pool: &PgPool, metrics: &IngestMetrics, group: Vec<Submissi
     }
 }
 
-async fn write_all(pool: &PgPool, metrics: &IngestMetrics, group: &[Submission]) -> anyhow::Result<Vec<Outcome>> {
+async fn write_all(held: &mut Held, metrics: &IngestMetrics, group: &[Submission]) -> anyhow::Result<Vec<Outcome>> {
     for attempt in 0..3 {
-        match try_write_all(pool, metrics, group).await {
+        let result = match held.get().await {
+            Ok(conn) => try_write_all(conn, metrics, group).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = &result {
+            held.release(is_lost_connection(e));
+        }
+        match result {
             Err(e) if attempt < 2 && is_retryable(&e) => tokio::time::sleep(Duration::from_millis(5 << attempt)).await,
             other => return other,
         }
@@ -159,17 +220,37 @@ fn unreachable_outcome() -> anyhow::Result<Vec<Outcome>> {
     Err(anyhow::anyhow!("write retries exhausted"))
 }
 
-/// Deadlocks and serialisation failures are worth one more try.
+/// Deadlocks, serialisation failures and a lost connection are worth another try (the
+/// latter on a tested connection). A retry after a commit whose answer was lost cannot
+/// apply anything twice: its event ids are already recorded, and the same content again
+/// is `unchanged`.
 fn is_retryable(e: &anyhow::Error) -> bool {
-    e.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>()).any(
-        |s| matches!(s, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01") | Some("40001"))),
-    )
+    is_lost_connection(e) || sqlx_codes(e).any(|code| matches!(code.as_str(), "40P01" | "40001"))
+}
+
+/// The connection broke or the server closed it (a failover, a restart, an administrator):
+/// 08xxx connection exceptions, 57P01..57P03 the server shutting down or starting.
+fn is_lost_connection(e: &anyhow::Error) -> bool {
+    e.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>()).any(|s| matches!(s, sqlx::Error::Io(_)))
+        || sqlx_codes(e).any(|code| matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08"))
+}
+
+/// The SQLSTATE codes of the database errors in `e`'s chain.
+fn sqlx_codes(e: &anyhow::Error) -> impl Iterator<Item = String> + '_ {
+    e.chain().filter_map(|c| match c.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    })
 }
 
 /// Writes the group in one transaction: the requests of one platform in one engine write
 /// (a handful of statements, whatever the group's size), then one commit.
-async fn try_write_all(pool: &PgPool, metrics: &IngestMetrics, group: &[Submission]) -> anyhow::Result<Vec<Outcome>> {
-    let mut tx = pool.begin().await?;
+async fn try_write_all(
+    conn: &mut PoolConnection<Postgres>,
+    metrics: &IngestMetrics,
+    group: &[Submission],
+) -> anyhow::Result<Vec<Outcome>> {
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     let mut plain = engine::PlainInserts::per_transaction();
     let mut outcomes: Vec<Option<Outcome>> = (0..group.len()).map(|_| None).collect();
     let mut events = Vec::new();

@@ -1,5 +1,6 @@
 //! A running aggregation service with helpers to act as ops, platforms and workers.
 
+use gigcover_kit::Config;
 use gigcover_kit::auth::Role;
 use gigcover_testkit::{TestApp, TestDatabase};
 use reqwest::{RequestBuilder, Response};
@@ -22,9 +23,15 @@ pub struct Platform {
 
 impl Harness {
     pub async fn start() -> Self {
+        Self::start_with(|c| c).await
+    }
+
+    /// [`Harness::start`] with settings of the test's own.
+    pub async fn start_with(adjust: impl FnOnce(Config) -> Config) -> Self {
         let db = TestDatabase::create().await;
         let app =
-            TestApp::spawn_with(&gigcover_aggregation::SPEC, &db, |c| c.with("crypto.master_key", MASTER_KEY)).await;
+            TestApp::spawn_with(&gigcover_aggregation::SPEC, &db, |c| adjust(c.with("crypto.master_key", MASTER_KEY)))
+                .await;
         let pool = db.pool().await;
         Self { app, _db: db, pool }
     }

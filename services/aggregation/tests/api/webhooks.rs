@@ -33,6 +33,44 @@ async fn a_gig_is_stored_once_and_a_replayed_event_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_webhook_is_stored_after_the_database_closed_every_connection_of_the_service() {
+    // One writer, so the second webhook meets the connection the first one left it.
+    let h = Harness::start_with(|c| c.with("aggregation.committers", 1)).await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    h.link_new_worker("eats", "w1").await;
+    let first = h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50")).await;
+    assert_eq!(first.status(), 200);
+    // The writer keeps its connection between groups; the server now closes it (as on a
+    // failover or an administrator's restart), with every other connection of the service.
+    let mut admin = h.pool.acquire().await.unwrap();
+    let others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let terminated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) {others}"
+    )))
+    .fetch_one(&mut *admin)
+    .await
+    .unwrap();
+    assert!(terminated > 0, "the service had connections to close");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT count(*) {others}")))
+        .fetch_one(&mut *admin)
+        .await
+        .unwrap()
+        > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "the closed connections did not go away");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    drop(admin);
+
+    let second = h.webhook(&p, &gig("g2", "w1", "2026-11-02T09:00:00Z", "2026-11-02T09:30:00Z", "6.00")).await;
+    let status = second.status();
+    let body: Value = second.json().await.unwrap();
+    assert_eq!((status.as_u16(), body["inserted"].clone()), (200, json!(1)), "{body}");
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 2);
+}
+
+#[tokio::test]
 async fn a_correction_is_a_new_version_and_a_retraction_withdraws_it() {
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
