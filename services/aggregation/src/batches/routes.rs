@@ -149,7 +149,7 @@ pub async fn upload(
         run.write(&mut tx, stage.next().await?).await?;
     }
 
-    finish::record_status(&mut tx, &platform, &run.counts, run.outcome.last_end).await?;
+    finish::record_status(&mut tx, &platform, "batch", std::iter::empty(), &run.counts, run.outcome.last_end).await?;
     let result = BatchResult {
         lines: run.lines,
         counts: run.counts,

@@ -267,8 +267,8 @@ async fn try_write_all(
             owner.extend(std::iter::repeat_n(m, group[m].items.len()));
         }
         let outcome = engine::write(&mut tx, platform, &items, metrics, &mut plain).await?;
-        finish::archive(&mut tx, platform, "webhook", finish::kept(&items, &outcome)).await?;
-        finish::record_status(&mut tx, platform, &outcome.counts(), outcome.last_end).await?;
+        let kept = finish::kept(&items, &outcome);
+        finish::record_status(&mut tx, platform, "webhook", kept, &outcome.counts(), outcome.last_end).await?;
         events.extend(finish::events(platform, &outcome, |i| group[owner[i]].trace.clone())?);
         // Each request gets the part of the outcome that is about its own records.
         let mut start = 0;

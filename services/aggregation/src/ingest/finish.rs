@@ -19,6 +19,26 @@ pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<It
         .map(|(i, _)| &i.raw)
 }
 
+/// Inserts an archive row (the platform as $1, source $2, record count $3, NDJSON body $4)
+/// when there are records; the shared first half of [`archive`] and [`record_status`].
+macro_rules! insert_archive {
+    () => {
+        "INSERT INTO raw_archive (platform_id, source, records, body) SELECT $1, $2, $3, $4 WHERE $3 > 0"
+    };
+}
+
+/// The records as NDJSON, and how many there are.
+fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord>) -> (i32, Vec<u8>) {
+    let mut body = Vec::with_capacity(64 * 1024);
+    let mut records = 0i32;
+    for raw in raws {
+        body.extend_from_slice(raw.json().as_bytes());
+        body.push(b'\n');
+        records += 1;
+    }
+    (records, body)
+}
+
 /// Stores the accepted records, as read (known fields only), as NDJSON (PostgreSQL
 /// compresses the column).
 pub async fn archive<'a>(
@@ -27,17 +47,11 @@ pub async fn archive<'a>(
     source: &'static str,
     raws: impl Iterator<Item = &'a RawRecord>,
 ) -> anyhow::Result<()> {
-    let mut body = Vec::with_capacity(64 * 1024);
-    let mut records = 0i32;
-    for raw in raws {
-        body.extend_from_slice(raw.json().as_bytes());
-        body.push(b'\n');
-        records += 1;
-    }
+    let (records, body) = ndjson(raws);
     if records == 0 {
         return Ok(());
     }
-    sqlx::query("INSERT INTO raw_archive (platform_id, source, records, body) VALUES ($1, $2, $3, $4)")
+    sqlx::query(insert_archive!())
         .bind(platform.id.as_str())
         .bind(source)
         .bind(records)
@@ -47,23 +61,34 @@ pub async fn archive<'a>(
     Ok(())
 }
 
-/// Moves the platform's ingestion status forward.
-pub async fn record_status(
+/// Stores `raws` as [`archive`] does and moves the platform's ingestion status forward, in
+/// one statement (a round trip less for each webhook group). The status row stays locked
+/// until the commit, so call this at the end of a write.
+pub async fn record_status<'a>(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
+    source: &'static str,
+    raws: impl Iterator<Item = &'a RawRecord>,
     counts: &Counts,
     last_end: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO ingestion_status (platform_id, last_received_at, last_event_end_at, accepted_total, rejected_total)
-         VALUES ($1, now(), $2, $3, $4)
+    let (records, body) = ndjson(raws);
+    sqlx::query(concat!(
+        "WITH archived AS (",
+        insert_archive!(),
+        ")
+         INSERT INTO ingestion_status (platform_id, last_received_at, last_event_end_at, accepted_total, rejected_total)
+         VALUES ($1, now(), $5, $6, $7)
          ON CONFLICT (platform_id) DO UPDATE SET
              last_received_at = now(),
              last_event_end_at = GREATEST(ingestion_status.last_event_end_at, EXCLUDED.last_event_end_at),
              accepted_total = ingestion_status.accepted_total + EXCLUDED.accepted_total,
-             rejected_total = ingestion_status.rejected_total + EXCLUDED.rejected_total",
-    )
+             rejected_total = ingestion_status.rejected_total + EXCLUDED.rejected_total"
+    ))
     .bind(platform.id.as_str())
+    .bind(source)
+    .bind(records)
+    .bind(body)
     .bind(last_end)
     .bind(i64::try_from(counts.accepted()).unwrap_or(i64::MAX))
     .bind(i64::try_from(counts.rejected).unwrap_or(i64::MAX))
