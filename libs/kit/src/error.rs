@@ -162,8 +162,9 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Postgres SQLSTATE classes that mean "the database is not there right now".
-fn is_unavailable(e: &sqlx::Error) -> bool {
+/// Postgres SQLSTATE classes that mean "the database is not there right now": the
+/// connection broke or the server closed it, or no connection could be had.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|c| {

@@ -225,22 +225,21 @@ fn unreachable_outcome() -> anyhow::Result<Vec<Outcome>> {
 /// apply anything twice: its event ids are already recorded, and the same content again
 /// is `unchanged`.
 fn is_retryable(e: &anyhow::Error) -> bool {
-    is_lost_connection(e) || sqlx_codes(e).any(|code| matches!(code.as_str(), "40P01" | "40001"))
+    is_lost_connection(e)
+        || sqlx_errors(e).any(
+            |s| matches!(s, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01") | Some("40001"))),
+        )
 }
 
-/// The connection broke or the server closed it (a failover, a restart, an administrator):
-/// 08xxx connection exceptions, 57P01..57P03 the server shutting down or starting.
+/// The database was not there: the connection broke, the server closed it (a failover, a
+/// restart, an administrator) or none could be had.
 fn is_lost_connection(e: &anyhow::Error) -> bool {
-    e.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>()).any(|s| matches!(s, sqlx::Error::Io(_)))
-        || sqlx_codes(e).any(|code| matches!(code.as_str(), "57P01" | "57P02" | "57P03") || code.starts_with("08"))
+    sqlx_errors(e).any(gigcover_kit::error::is_unavailable)
 }
 
-/// The SQLSTATE codes of the database errors in `e`'s chain.
-fn sqlx_codes(e: &anyhow::Error) -> impl Iterator<Item = String> + '_ {
-    e.chain().filter_map(|c| match c.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
-        _ => None,
-    })
+/// The database errors in `e`'s chain.
+fn sqlx_errors(e: &anyhow::Error) -> impl Iterator<Item = &sqlx::Error> {
+    e.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>())
 }
 
 /// Writes the group in one transaction: the requests of one platform in one engine write
