@@ -9,30 +9,11 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::rows::{ActivityColumns, ActivityRow};
+use super::sql::insert_activities;
 use super::{partials, replays};
 use crate::adapters::{Accepted, Change, Partial, Rejected};
 use crate::metrics::IngestMetrics;
 use crate::platforms::directory::PlatformInfo;
-
-/// Inserts the activities of an `ActivityColumns` (bound as $2..$14, the platform as $1),
-/// attributed to the linked worker where the account is linked; the conflict clause follows.
-/// The worker is looked up per row by the accounts' primary key: a join let the planner
-/// hash every account of the platform on each write (with stale statistics, even for a
-/// webhook's handful of rows), a cost that grows with the platform, not with the write.
-macro_rules! insert_activities {
-    () => {
-        "INSERT INTO activities (platform_id, external_id, worker_ref, worker_id, kind, status, starts_at, ends_at,
-                                 distance_km, currency, pay, tips, bonus, fees, content_hash)
-         SELECT $1, u.external_id, u.worker_ref,
-                (SELECT pa.worker_id FROM platform_accounts pa WHERE pa.platform_id = $1 AND pa.worker_ref = u.worker_ref),
-                u.kind, u.status, u.starts_at, u.ends_at,
-                u.distance_km, u.currency, u.pay, u.tips, u.bonus, u.fees, u.content_hash
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-                     $8::numeric[], $9::text[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::bytea[])
-              AS u(external_id, worker_ref, kind, status, starts_at, ends_at, distance_km, currency, pay, tips, bonus, fees, content_hash)
-         ORDER BY u.external_id"
-    };
-}
 
 /// What happened to one input record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +100,7 @@ impl Outcome {
         self.rejected.push((index, r));
     }
 
-    fn touch(&mut self, index: usize, worker: Option<Uuid>, interval: Interval, tz: Tz) {
+    pub(super) fn touch(&mut self, index: usize, worker: Option<Uuid>, interval: Interval, tz: Tz) {
         if let Some(w) = worker {
             let touched = self
                 .affected
@@ -338,7 +319,7 @@ pub async fn write(
 
     if columns.len() > 0 {
         let query = sqlx::query_as(concat!(
-            insert_activities!(),
+            insert_activities!(""),
             " ON CONFLICT (platform_id, external_id) DO UPDATE SET
                  worker_id = CASE WHEN activities.worker_ref = EXCLUDED.worker_ref AND activities.worker_id IS NOT NULL
                                   THEN activities.worker_id ELSE EXCLUDED.worker_id END,
@@ -383,7 +364,7 @@ async fn insert_new(
         Some(inserted) => inserted,
         None => {
             let query = sqlx::query_as(concat!(
-                insert_activities!(),
+                insert_activities!(""),
                 " ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING external_id, worker_id"
             ))
             .bind(platform.id.as_str());
@@ -420,7 +401,7 @@ async fn insert_all_new(
     }
     let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
     let query =
-        sqlx::query_as(concat!(insert_activities!(), " RETURNING external_id, worker_id")).bind(platform.id.as_str());
+        sqlx::query_as(concat!(insert_activities!(""), " RETURNING external_id, worker_id")).bind(platform.id.as_str());
     match columns.bind_to(query).fetch_all(&mut *savepoint).await {
         Ok(inserted) => {
             savepoint.commit().await?;

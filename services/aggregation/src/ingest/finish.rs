@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 
 use super::engine::{Counts, ItemStatus, Outcome};
 use super::events::activity_changed;
+use super::sql::{insert_archive, upsert_status};
 use crate::adapters::{Accepted, RawRecord};
 use crate::platforms::directory::PlatformInfo;
 
@@ -19,16 +20,8 @@ pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<It
         .map(|(i, _)| &i.raw)
 }
 
-/// Inserts an archive row (the platform as $1, source $2, record count $3, NDJSON body $4)
-/// when there are records; the shared first half of [`archive`] and [`record_status`].
-macro_rules! insert_archive {
-    () => {
-        "INSERT INTO raw_archive (platform_id, source, records, body) SELECT $1, $2, $3, $4 WHERE $3 > 0"
-    };
-}
-
 /// The records as NDJSON, and how many there are.
-fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord>) -> (i32, Vec<u8>) {
+pub(super) fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord>) -> (i32, Vec<u8>) {
     let mut body = Vec::with_capacity(64 * 1024);
     let mut records = 0i32;
     for raw in raws {
@@ -51,7 +44,7 @@ pub async fn archive<'a>(
     if records == 0 {
         return Ok(());
     }
-    sqlx::query(insert_archive!())
+    sqlx::query(insert_archive!("$1", "$2", "$3", "$4", "true"))
         .bind(platform.id.as_str())
         .bind(source)
         .bind(records)
@@ -75,15 +68,9 @@ pub async fn record_status<'a>(
     let (records, body) = ndjson(raws);
     sqlx::query(concat!(
         "WITH archived AS (",
-        insert_archive!(),
-        ")
-         INSERT INTO ingestion_status (platform_id, last_received_at, last_event_end_at, accepted_total, rejected_total)
-         VALUES ($1, now(), $5, $6, $7)
-         ON CONFLICT (platform_id) DO UPDATE SET
-             last_received_at = now(),
-             last_event_end_at = GREATEST(ingestion_status.last_event_end_at, EXCLUDED.last_event_end_at),
-             accepted_total = ingestion_status.accepted_total + EXCLUDED.accepted_total,
-             rejected_total = ingestion_status.rejected_total + EXCLUDED.rejected_total"
+        insert_archive!("$1", "$2", "$3", "$4", "true"),
+        ") ",
+        upsert_status!("$1", "$5", "$6", "$7", "true")
     ))
     .bind(platform.id.as_str())
     .bind(source)

@@ -18,3 +18,4 @@ pub mod finish;
 mod partials;
 mod replays;
 mod rows;
+mod sql;
