@@ -2,9 +2,11 @@
 //! a commit per request would cap throughput at the disk's sync rate, so concurrent
 //! requests are written together: a few writer tasks each take every request waiting at
 //! that moment (up to `group_max`), write them in one transaction, commit once, and answer
-//! each request with its own outcome. A writer keeps its pooled connection while groups
-//! keep coming (a connection returned to the pool costs a ping round trip and a task on
-//! each release) and gives it back after a quiet moment or any failure.
+//! each request with its own outcome. A group of new records is written in one statement
+//! (`one_statement`), anything else in the general transaction. A writer keeps its pooled
+//! connection while groups keep coming (a connection returned to the pool costs a ping
+//! round trip and a task on each release) and gives it back after a quiet moment or any
+//! failure.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,8 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::engine::{self, Outcome};
 use super::finish;
+use super::one_statement;
+use super::worker_links::WorkerLinks;
 use crate::adapters::Accepted;
 use crate::metrics::IngestMetrics;
 use crate::platforms::directory::PlatformInfo;
@@ -50,11 +54,12 @@ impl Committer {
     ) -> (Self, Vec<BoxFuture<'static, ()>>) {
         let (queue, rx) = mpsc::channel::<Submission>(group_max.max(1) * writers.max(1) * 4);
         let rx = Arc::new(Mutex::new(rx));
+        let links = Arc::new(WorkerLinks::new(LINKS_KEPT));
         let tasks = (0..writers.max(1))
             .map(|_| {
                 let task: BoxFuture<'static, ()> = Box::pin(writer(
+                    Writing { metrics: metrics.clone(), links: Arc::clone(&links) },
                     pool.clone(),
-                    metrics.clone(),
                     Arc::clone(&rx),
                     group_max.max(1),
                     shutdown.clone(),
@@ -81,6 +86,15 @@ impl Committer {
             Err(_) => Err(ApiError::unavailable("shutting_down", "the service is shutting down")),
         }
     }
+}
+
+/// How many account links the writers remember (about 100 bytes each).
+const LINKS_KEPT: usize = 100_000;
+
+/// What the writers share besides the queue.
+struct Writing {
+    metrics: IngestMetrics,
+    links: Arc<WorkerLinks>,
 }
 
 /// How long a writer keeps its connection without a group to write.
@@ -130,8 +144,8 @@ impl Held {
 }
 
 async fn writer(
+    writing: Writing,
     pool: PgPool,
-    metrics: IngestMetrics,
     rx: Arc<Mutex<mpsc::Receiver<Submission>>>,
     group_max: usize,
     shutdown: CancellationToken,
@@ -162,47 +176,61 @@ async fn writer(
             }
             group
         };
-        write_group(&mut held, &metrics, group).await;
+        write_group(&mut held, &writing, group).await;
     }
 }
 
-/// One transaction for the whole group; on a failure, each request is written alone so
-/// one bad request cannot fail the others.
-async fn write_group(held: &mut Held, metrics: &IngestMetrics, group: Vec<Submission>) {
-    let span = tracing::info_span!("ingest.group_commit", otel.kind = "internal", requests = group.len());
+/// One write for the whole group; on a failure, each request not yet answered is written
+/// alone so one bad request cannot fail the others.
+async fn write_group(held: &mut Held, writing: &Writing, group: Vec<Submission>) {
+    let span = tracing::info_span!(
+        "ingest.group_commit",
+        otel.kind = "internal",
+        requests = group.len(),
+        // How many of the requests were written in one statement (the rest: the general write).
+        one_statement = tracing::field::Empty
+    );
     for s in &group {
         if let Some(t) = &s.trace {
             let cx = context_from_trace_parent(t);
             span.add_link(cx.span().span_context().clone());
         }
     }
-    let result = write_all(held, metrics, &group).instrument(span.clone()).await;
-    match result {
-        Ok(outcomes) => {
-            for (s, o) in group.into_iter().zip(outcomes) {
-                let _ = s.reply.send(Ok(o));
+    let mut outcomes: Vec<Option<Outcome>> = (0..group.len()).map(|_| None).collect();
+    let result = write_all(held, writing, &group, &mut outcomes).instrument(span.clone()).await;
+    let alone = result.is_err() && group.len() > 1;
+    if let Err(e) = &result
+        && !alone
+    {
+        tracing::warn!(error = format!("{e:#}"), "webhook write failed");
+    }
+    for (s, outcome) in group.into_iter().zip(outcomes) {
+        let answer = match (outcome, &result) {
+            (Some(o), _) => Ok(o),
+            (None, Err(_)) if alone => {
+                let mut one = vec![None];
+                let single =
+                    write_all(held, writing, std::slice::from_ref(&s), &mut one).instrument(span.clone()).await;
+                single.map(|()| one.remove(0).unwrap_or_default()).map_err(|e| format!("{e:#}"))
             }
-        }
-        Err(_) if group.len() > 1 => {
-            for s in group {
-                let single = write_all(held, metrics, std::slice::from_ref(&s)).instrument(span.clone()).await;
-                let answer = single.map(|mut o| o.remove(0)).map_err(|e| format!("{e:#}"));
-                let _ = s.reply.send(answer);
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = format!("{e:#}"), "webhook write failed");
-            for s in group {
-                let _ = s.reply.send(Err(format!("{e:#}")));
-            }
-        }
+            (None, Err(e)) => Err(format!("{e:#}")),
+            (None, Ok(())) => Ok(Outcome::default()),
+        };
+        let _ = s.reply.send(answer);
     }
 }
 
-async fn write_all(held: &mut Held, metrics: &IngestMetrics, group: &[Submission]) -> anyhow::Result<Vec<Outcome>> {
+/// Writes the requests of `group` not answered in `outcomes` yet, retrying what is
+/// retryable; a request one attempt answered is not written again by the next.
+async fn write_all(
+    held: &mut Held,
+    writing: &Writing,
+    group: &[Submission],
+    outcomes: &mut [Option<Outcome>],
+) -> anyhow::Result<()> {
     for attempt in 0..3 {
         let result = match held.get().await {
-            Ok(conn) => try_write_all(conn, metrics, group).await,
+            Ok(conn) => try_write_all(conn, writing, group, outcomes).await,
             Err(e) => Err(e.into()),
         };
         if let Err(e) = &result {
@@ -213,10 +241,6 @@ async fn write_all(held: &mut Held, metrics: &IngestMetrics, group: &[Submission
             other => return other,
         }
     }
-    unreachable_outcome()
-}
-
-fn unreachable_outcome() -> anyhow::Result<Vec<Outcome>> {
     Err(anyhow::anyhow!("write retries exhausted"))
 }
 
@@ -242,38 +266,50 @@ fn sqlx_errors(e: &anyhow::Error) -> impl Iterator<Item = &sqlx::Error> {
     e.chain().filter_map(|c| c.downcast_ref::<sqlx::Error>())
 }
 
-/// Writes the group in one transaction: the requests of one platform in one engine write
-/// (a handful of statements, whatever the group's size), then one commit.
-async fn try_write_all(
-    conn: &mut PoolConnection<Postgres>,
-    metrics: &IngestMetrics,
-    group: &[Submission],
-) -> anyhow::Result<Vec<Outcome>> {
-    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-    let mut plain = engine::PlainInserts::per_transaction();
-    let mut outcomes: Vec<Option<Outcome>> = (0..group.len()).map(|_| None).collect();
-    let mut events = Vec::new();
-    let mut platforms: Vec<&str> = group.iter().map(|s| s.platform.id.as_str()).collect();
-    platforms.sort_unstable();
-    platforms.dedup();
-    for platform_id in platforms {
-        let members: Vec<usize> = (0..group.len()).filter(|&i| group[i].platform.id.as_str() == platform_id).collect();
-        let platform = &group[members[0]].platform;
-        let mut items = Vec::new();
-        let mut owner = Vec::new();
-        for &m in &members {
-            items.extend(group[m].items.iter().cloned());
-            owner.extend(std::iter::repeat_n(m, group[m].items.len()));
+/// The requests of one platform in a group, their records one after the other.
+struct Part<'g> {
+    platform: &'g Arc<PlatformInfo>,
+    members: Vec<usize>,
+    items: Vec<Accepted>,
+    /// The member each record came from.
+    owner: Vec<usize>,
+}
+
+impl<'g> Part<'g> {
+    /// The group's requests not answered yet, by platform.
+    fn split(group: &'g [Submission], outcomes: &[Option<Outcome>]) -> Vec<Self> {
+        let mut parts: Vec<Part<'g>> = Vec::new();
+        for (m, s) in group.iter().enumerate().filter(|(m, _)| outcomes[*m].is_none()) {
+            let at = match parts.iter().position(|p| p.platform.id == s.platform.id) {
+                Some(at) => at,
+                None => {
+                    parts.push(Part {
+                        platform: &s.platform,
+                        members: Vec::new(),
+                        items: Vec::new(),
+                        owner: Vec::new(),
+                    });
+                    parts.len() - 1
+                }
+            };
+            let part = &mut parts[at];
+            part.members.push(m);
+            part.items.extend(s.items.iter().cloned());
+            part.owner.extend(std::iter::repeat_n(m, s.items.len()));
         }
-        let outcome = engine::write(&mut tx, platform, &items, metrics, &mut plain).await?;
-        let kept = finish::kept(&items, &outcome);
-        finish::record_status(&mut tx, platform, "webhook", kept, &outcome.counts(), outcome.last_end).await?;
-        events.extend(finish::events(platform, &outcome, |i| group[owner[i]].trace.clone())?);
-        // Each request gets the part of the outcome that is about its own records.
+        parts
+    }
+
+    fn trace_of(&self, group: &[Submission], record: usize) -> Option<TraceParent> {
+        group[self.owner[record]].trace.clone()
+    }
+
+    /// Gives each member the part of `outcome` that is about its own records.
+    fn answer(&self, group: &[Submission], outcome: &Outcome, outcomes: &mut [Option<Outcome>]) {
         let mut start = 0;
-        for &m in &members {
+        for &m in &self.members {
             let n = group[m].items.len();
-            let mine = Outcome {
+            outcomes[m] = Some(Outcome {
                 statuses: outcome.statuses[start..start + n].to_vec(),
                 rejected: outcome
                     .rejected
@@ -283,11 +319,64 @@ async fn try_write_all(
                     .collect(),
                 affected: Default::default(),
                 last_end: outcome.last_end,
-            };
-            outcomes[m] = Some(mine);
+            });
             start += n;
         }
     }
+}
+
+/// Writes the requests not answered yet: each platform's in one statement where they are
+/// all new, the rest in one transaction (the requests of one platform in one engine write,
+/// a handful of statements whatever the group's size), then one commit.
+async fn try_write_all(
+    conn: &mut PoolConnection<Postgres>,
+    writing: &Writing,
+    group: &[Submission],
+    outcomes: &mut [Option<Outcome>],
+) -> anyhow::Result<()> {
+    let mut rest = Vec::new();
+    let mut in_one_statement = 0;
+    for part in Part::split(group, outcomes) {
+        let written = one_statement::write(conn, &writing.links, part.platform, &part.items, &writing.metrics, |i| {
+            part.trace_of(group, i)
+        })
+        .await;
+        match written {
+            Ok(Ok(outcome)) => {
+                in_one_statement += part.members.len();
+                part.answer(group, &outcome, outcomes);
+            }
+            Ok(Err(declined)) => {
+                tracing::debug!(?declined, "group takes the general write");
+                rest.push(part);
+            }
+            Err(e) if is_lost_connection(&e) => return Err(e),
+            Err(e) => {
+                // A concurrent write of the same ids (a unique violation): the general
+                // write sorts it out.
+                tracing::debug!(error = format!("{e:#}"), "one-statement write failed; group takes the general write");
+                rest.push(part);
+            }
+        }
+    }
+    tracing::Span::current().record("one_statement", in_one_statement);
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    let mut plain = engine::PlainInserts::per_transaction();
+    let mut events = Vec::new();
+    let mut answers = Vec::with_capacity(rest.len());
+    for part in &rest {
+        let outcome = engine::write(&mut tx, part.platform, &part.items, &writing.metrics, &mut plain).await?;
+        let kept = finish::kept(&part.items, &outcome);
+        finish::record_status(&mut tx, part.platform, "webhook", kept, &outcome.counts(), outcome.last_end).await?;
+        events.extend(finish::events(part.platform, &outcome, |i| part.trace_of(group, i))?);
+        answers.push(outcome);
+    }
     gigcover_feed::publish(tx, &events).await?;
-    Ok(outcomes.into_iter().map(Option::unwrap_or_default).collect())
+    for (part, outcome) in rest.iter().zip(&answers) {
+        part.answer(group, outcome, outcomes);
+    }
+    Ok(())
 }

@@ -71,6 +71,90 @@ async fn a_webhook_is_stored_after_the_database_closed_every_connection_of_the_s
 }
 
 #[tokio::test]
+async fn new_events_and_records_without_event_ids_are_stored_alike() {
+    // Records with fresh event ids are written in one statement; records without one take
+    // the general write. Both must leave the same rows behind.
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    let mut fresh = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
+    fresh["event_id"] = json!("delivery-1");
+    let plain = gig("g2", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
+    for event in [&fresh, &plain] {
+        let body: Value = h.webhook(&p, event).await.json().await.unwrap();
+        assert_eq!((body["received"].clone(), body["inserted"].clone()), (json!(1), json!(1)), "{body}");
+    }
+    let rows: Vec<Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(a) - 'external_id' - 'recorded_at' FROM aggregation.activities a ORDER BY external_id",
+    )
+    .fetch_all(&h.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0], rows[1]);
+    assert_eq!(rows[0]["worker_id"], worker);
+    let archived: Vec<(String, i32, String)> =
+        sqlx::query_as("SELECT source, records, convert_from(body, 'UTF8') FROM aggregation.raw_archive ORDER BY id")
+            .fetch_all(&h.pool)
+            .await
+            .unwrap();
+    let bodies: Vec<Value> = archived.iter().map(|(_, _, b)| serde_json::from_str(b.trim_end()).unwrap()).collect();
+    assert_eq!(archived.iter().map(|(s, n, _)| (s.as_str(), *n)).collect::<Vec<_>>(), [("webhook", 1), ("webhook", 1)]);
+    assert_eq!((bodies[0]["id"].clone(), bodies[1]["id"].clone()), (json!("g1"), json!("g2")));
+    let changes = h.changes().await;
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0], changes[1], "the same activity.changed");
+    let status: (i64, i64) = sqlx::query_as("SELECT accepted_total, rejected_total FROM aggregation.ingestion_status")
+        .fetch_one(&h.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, (2, 0));
+}
+
+#[tokio::test]
+async fn linking_and_unlinking_between_webhooks_attributes_each_record_to_the_link_of_its_time() {
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let send = |id: &'static str, day: u32| {
+        let mut event =
+            gig(id, "w1", &format!("2026-11-{day:02}T08:00:00Z"), &format!("2026-11-{day:02}T08:30:00Z"), "5");
+        event["event_id"] = json!(format!("event-{id}"));
+        let (h, p) = (&h, &p);
+        async move {
+            let res = h.webhook(p, &event).await;
+            assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        }
+    };
+    send("g1", 2).await; // not linked yet: held
+    let worker = h.link_new_worker("eats", "w1").await; // attributes g1
+    send("g2", 3).await;
+    send("g3", 4).await;
+    let res = h
+        .as_worker(&worker, h.app.http.delete(h.app.url(&format!("/v1/workers/{worker}/platform-accounts/eats/w1"))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    send("g4", 5).await; // unlinked again: held
+
+    let attributed: Vec<String> =
+        h.activities(&worker).await.iter().map(|a| a["external_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(attributed, ["g1", "g2", "g3"]);
+    let held: Vec<String> =
+        sqlx::query_scalar("SELECT external_id FROM aggregation.activities WHERE worker_id IS NULL")
+            .fetch_all(&h.pool)
+            .await
+            .unwrap();
+    assert_eq!(held, ["g4"]);
+    let days: Vec<Value> = h.changes().await.iter().map(|c| c["days"].clone()).collect();
+    assert_eq!(
+        days,
+        [json!(["2026-11-02"]), json!(["2026-11-03"]), json!(["2026-11-04"])],
+        "g4 is announced to no one"
+    );
+}
+
+#[tokio::test]
 async fn a_correction_is_a_new_version_and_a_retraction_withdraws_it() {
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
