@@ -276,7 +276,7 @@ struct Part<'g> {
 }
 
 impl<'g> Part<'g> {
-    /// The group's requests not answered yet, by platform.
+    /// The group's requests not answered yet, by platform, in platform order.
     fn split(group: &'g [Submission], outcomes: &[Option<Outcome>]) -> Vec<Self> {
         let mut parts: Vec<Part<'g>> = Vec::new();
         for (m, s) in group.iter().enumerate().filter(|(m, _)| outcomes[*m].is_none()) {
@@ -297,6 +297,8 @@ impl<'g> Part<'g> {
             part.items.extend(s.items.iter().cloned());
             part.owner.extend(std::iter::repeat_n(m, s.items.len()));
         }
+        // In platform order, so writers lock the platforms' status rows in the same order.
+        parts.sort_unstable_by(|a, b| a.platform.id.as_str().cmp(b.platform.id.as_str()));
         parts
     }
 
@@ -379,4 +381,45 @@ async fn try_write_all(
         part.answer(group, outcome, outcomes);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::testing;
+    use crate::platforms::model::Adapter;
+
+    fn submission(platform: &str, records: usize) -> Submission {
+        let template = testing::platform(Adapter::GigRecords);
+        let platform = Arc::new(PlatformInfo {
+            id: gigcover_domain::PlatformId::parse(platform).unwrap(),
+            time_zone: template.time_zone,
+            currency: template.currency,
+            adapter: Adapter::GigRecords,
+            csv_mapping: None,
+            secrets: Vec::new(),
+        });
+        let record = serde_json::json!({"id": "g", "worker": "w", "start_datetime": "2026-11-02T08:00:00Z",
+                                        "end_datetime": "2026-11-02T08:30:00Z"});
+        let items = (0..records)
+            .map(|_| crate::adapters::parse_json(record.clone(), &testing::ctx(&platform)).unwrap())
+            .collect();
+        Submission { platform, items, trace: None, reply: oneshot::channel().0 }
+    }
+
+    #[test]
+    fn a_group_splits_by_platform_in_platform_order_without_the_requests_answered() {
+        let group = [submission("rides", 1), submission("eats", 2), submission("rides", 3), submission("eats", 1)];
+        let mut outcomes: Vec<Option<Outcome>> = (0..group.len()).map(|_| None).collect();
+        let parts = Part::split(&group, &outcomes);
+        let seen: Vec<(&str, &[usize], usize)> =
+            parts.iter().map(|p| (p.platform.id.as_str(), p.members.as_slice(), p.items.len())).collect();
+        // Platform order: writers lock the platforms' status rows in the same order.
+        assert_eq!(seen, [("eats", &[1, 3][..], 3), ("rides", &[0, 2][..], 4)]);
+        assert_eq!(parts[0].owner, [1, 1, 3]);
+
+        outcomes[1] = Some(Outcome::default());
+        let parts = Part::split(&group, &outcomes);
+        assert_eq!(parts[0].members, [3], "an answered request is not written again");
+    }
 }
