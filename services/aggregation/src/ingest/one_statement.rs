@@ -290,6 +290,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_concurrent_write_of_the_same_event_fails_the_statement_whole() {
+        let s = setup().await;
+        // Another writer has inserted the event id and not committed yet: the checks cannot
+        // see it, so the statement's insert waits for it and then fails.
+        let mut other = s.pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO webhook_events (platform_id, event_id) VALUES ('test-platform', 'e1')")
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        let racing = {
+            let s = &s;
+            async move {
+                let mut conn = s.pool.acquire().await.unwrap();
+                write(&mut conn, &s.links, &s.platform, &[gig(s, "g1", "e1", 8)], &s.metrics, |_| None).await
+            }
+        };
+        let commit_later = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            other.commit().await.unwrap();
+        };
+        let (result, ()) = tokio::join!(racing, commit_later);
+        match result {
+            Err(e) => assert!(format!("{e:#}").contains("webhook_events_pkey"), "{e:#}"),
+            Ok(Err(why)) => assert_eq!(why, Declined::KnownEvent),
+            Ok(Ok(_)) => panic!("the event was written twice"),
+        }
+        assert_eq!(stored(&s).await, [0, 1, 0, 0, 0], "only the other writer's event id");
+    }
+
+    #[tokio::test]
     async fn a_link_changed_since_it_was_read_declines_and_is_read_again() {
         let s = setup().await;
         write_now(&s, &[gig(&s, "g1", "e1", 8)]).await.unwrap();

@@ -112,6 +112,29 @@ async fn new_events_and_records_without_event_ids_are_stored_alike() {
 }
 
 #[tokio::test]
+async fn the_same_event_delivered_many_times_at_once_is_stored_once() {
+    // Concurrent deliveries land in different writers' groups: one stores the event, every
+    // other sees it as a replay (or meets its insert and takes the general write).
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    let mut event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
+    event["event_id"] = json!("delivery-1");
+    let answers = futures::future::join_all((0..24).map(|_| async {
+        let res = h.webhook(&p, &event).await;
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()
+    }))
+    .await;
+    let total = |field: &str| answers.iter().map(|a| a[field].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((total("inserted"), total("duplicates")), (1, 23), "{answers:?}");
+    assert_eq!(h.activities(&worker).await.len(), 1);
+    assert_eq!(h.changes().await.len(), 1);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.raw_archive").await, 1);
+    assert_eq!(h.count("SELECT accepted_total FROM aggregation.ingestion_status").await, 1);
+}
+
+#[tokio::test]
 async fn linking_and_unlinking_between_webhooks_attributes_each_record_to_the_link_of_its_time() {
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
