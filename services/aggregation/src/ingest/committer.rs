@@ -214,7 +214,8 @@ async fn write_group(held: &mut Held, writing: &Writing, group: Vec<Submission>)
                 single.map(|()| one.remove(0).unwrap_or_default()).map_err(|e| format!("{e:#}"))
             }
             (None, Err(e)) => Err(format!("{e:#}")),
-            (None, Ok(())) => Ok(Outcome::default()),
+            // Not expected: a request the write did not answer is not known to be stored.
+            (None, Ok(())) => Err("the write gave this request no outcome".to_owned()),
         };
         let _ = s.reply.send(answer);
     }
@@ -259,6 +260,12 @@ fn is_retryable(e: &anyhow::Error) -> bool {
 /// restart, an administrator) or none could be had.
 fn is_lost_connection(e: &anyhow::Error) -> bool {
     sqlx_errors(e).any(gigcover_kit::error::is_unavailable)
+}
+
+/// Another write of the same ids got there first (a unique violation), or the two
+/// deadlocked or failed to serialise.
+fn is_concurrent_write(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("23505" | "40P01" | "40001")))
 }
 
 /// The database errors in `e`'s chain.
@@ -354,9 +361,17 @@ async fn try_write_all(
             }
             Err(e) if is_lost_connection(&e) => return Err(e),
             Err(e) => {
-                // A concurrent write of the same ids (a unique violation): the general
-                // write sorts it out.
-                tracing::debug!(error = format!("{e:#}"), "one-statement write failed; group takes the general write");
+                // A concurrent write of the same ids (a unique violation, or a deadlock with
+                // it) is expected: the general write sorts it out. Anything else is not, and
+                // must not go unseen behind the fallback.
+                if sqlx_errors(&e).any(is_concurrent_write) {
+                    tracing::debug!(error = format!("{e:#}"), "one-statement write met a concurrent write");
+                } else {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "one-statement write failed; group takes the general write"
+                    );
+                }
                 rest.push(part);
             }
         }

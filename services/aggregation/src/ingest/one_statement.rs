@@ -67,7 +67,8 @@ static STATEMENT: LazyLock<String> = LazyLock::new(|| {
                                       (SELECT pa.worker_id FROM platform_accounts pa
                                        WHERE pa.platform_id = $1 AND pa.worker_ref = i.worker_ref)), true) AS links_hold
              FROM unnest($15::text[], $2::text[], $3::text[], $16::uuid[]) AS i(event_id, external_id, worker_ref, expected)),
-         seen AS (INSERT INTO webhook_events (platform_id, event_id) SELECT $1, unnest($15::text[]) WHERE {all_new} RETURNING 1),
+         seen AS (INSERT INTO webhook_events (platform_id, event_id)
+                  SELECT $1, e.id FROM unnest($15::text[]) AS e(id) WHERE {all_new} ORDER BY e.id RETURNING 1),
          written AS ({insert} RETURNING 1),
          archived AS ({archive} RETURNING 1),
          status AS ({status} RETURNING 1),
@@ -118,6 +119,9 @@ pub async fn write(
         .bind(i64::try_from(items.len()).unwrap_or(i64::MAX));
     let (new_events, new_activities, links_hold): (bool, bool, bool) =
         event_columns.bind_to(query).fetch_one(&mut *conn).await?;
+    if !links_hold {
+        links.forget(platform.id.as_str(), &refs);
+    }
     if !new_events {
         return Ok(Err(Declined::KnownEvent));
     }
@@ -125,7 +129,6 @@ pub async fn write(
         return Ok(Err(Declined::KnownActivity));
     }
     if !links_hold {
-        links.forget(platform.id.as_str(), &refs);
         return Ok(Err(Declined::LinkChanged));
     }
     let now = chrono::Utc::now();
@@ -180,7 +183,7 @@ mod tests {
     async fn setup() -> Setup {
         let db = gigcover_testkit::TestDatabase::create().await;
         let options = gigcover_kit::db::connect_options(&db.secret_url(), ServiceName::Aggregation.schema()).unwrap();
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_with(options).await.unwrap();
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
         crate::migrate(pool.clone()).await.unwrap();
         sqlx::query(
             "INSERT INTO platforms (id, name, country, time_zone, currency, category, adapter)
@@ -306,16 +309,25 @@ mod tests {
                 write(&mut conn, &s.links, &s.platform, &[gig(s, "g1", "e1", 8)], &s.metrics, |_| None).await
             }
         };
-        let commit_later = async {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let commit_once_it_waits = async {
+            // Commit only once the statement waits for this transaction's row.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&s.pool)
+            .await
+            .unwrap()
+                == 0
+            {
+                assert!(std::time::Instant::now() < deadline, "the statement never waited for the other writer");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
             other.commit().await.unwrap();
         };
-        let (result, ()) = tokio::join!(racing, commit_later);
-        match result {
-            Err(e) => assert!(format!("{e:#}").contains("webhook_events_pkey"), "{e:#}"),
-            Ok(Err(why)) => assert_eq!(why, Declined::KnownEvent),
-            Ok(Ok(_)) => panic!("the event was written twice"),
-        }
+        let (result, ()) = tokio::join!(racing, commit_once_it_waits);
+        let error = result.expect_err("the statement fails whole");
+        assert!(format!("{error:#}").contains("webhook_events_pkey"), "{error:#}");
         assert_eq!(stored(&s).await, [0, 1, 0, 0, 0], "only the other writer's event id");
     }
 

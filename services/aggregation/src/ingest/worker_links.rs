@@ -58,8 +58,9 @@ impl WorkerLinks {
             .bind(&missing)
             .fetch_all(conn)
             .await?;
+            let found: HashMap<&str, Option<Uuid>> = read.iter().map(|(k, w)| (k.as_str(), *w)).collect();
             for &r in &missing {
-                answers.insert(r, read.iter().find(|(k, _)| k == r).and_then(|(_, w)| *w));
+                answers.insert(r, found.get(r).copied().flatten());
             }
             let mut known = self.lock();
             if known.entries + read.len() > self.max {
