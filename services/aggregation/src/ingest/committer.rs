@@ -250,10 +250,12 @@ async fn write_all(
 /// apply anything twice: its event ids are already recorded, and the same content again
 /// is `unchanged`.
 fn is_retryable(e: &anyhow::Error) -> bool {
-    is_lost_connection(e)
-        || sqlx_errors(e).any(
-            |s| matches!(s, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01") | Some("40001"))),
-        )
+    is_lost_connection(e) || sqlx_errors(e).any(is_conflict)
+}
+
+/// A deadlock or a serialisation failure: the same write may succeed when tried again.
+fn is_conflict(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")))
 }
 
 /// The database was not there: the connection broke, the server closed it (a failover, a
@@ -265,7 +267,7 @@ fn is_lost_connection(e: &anyhow::Error) -> bool {
 /// Another write of the same ids got there first (a unique violation), or the two
 /// deadlocked or failed to serialise.
 fn is_concurrent_write(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("23505" | "40P01" | "40001")))
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation()) || is_conflict(e)
 }
 
 /// The database errors in `e`'s chain.
