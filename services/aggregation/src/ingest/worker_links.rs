@@ -10,21 +10,18 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Links by platform, then by the platform's worker reference (`None`: not linked).
+type Known = HashMap<String, HashMap<String, Option<Uuid>>>;
+
+/// The links the writers have read, shared by them.
 pub struct WorkerLinks {
     max: usize,
     known: Mutex<Known>,
 }
 
-#[derive(Default)]
-struct Known {
-    entries: usize,
-    by_platform: HashMap<String, HashMap<String, Option<Uuid>>>,
-}
-
 impl WorkerLinks {
     /// Remembers at most `max` links; past that, starts again from none.
     pub fn new(max: usize) -> Self {
-        Self { max, known: Mutex::new(Known::default()) }
+        Self { max, known: Mutex::new(Known::new()) }
     }
 
     /// The worker each of `refs` is linked to on `platform`, reading the ones not known.
@@ -34,21 +31,17 @@ impl WorkerLinks {
         platform: &str,
         refs: &[&str],
     ) -> Result<Vec<Option<Uuid>>, sqlx::Error> {
-        let mut answers: HashMap<&str, Option<Uuid>> = HashMap::with_capacity(refs.len());
-        let mut missing = Vec::new();
-        {
+        // `None` while not known; `Some(None)` for an account known to be unlinked.
+        let mut links: Vec<Option<Option<Uuid>>> = {
             let known = self.lock();
-            let links = known.by_platform.get(platform);
-            for &r in refs {
-                match links.and_then(|l| l.get(r)) {
-                    Some(&worker) => drop(answers.insert(r, worker)),
-                    None => missing.push(r),
-                }
-            }
-        }
+            let of_platform = known.get(platform);
+            refs.iter().map(|r| of_platform.and_then(|l| l.get(*r)).copied()).collect()
+        };
+        let mut missing: Vec<&str> = refs.iter().zip(&links).filter(|(_, l)| l.is_none()).map(|(r, _)| *r).collect();
         if !missing.is_empty() {
             missing.sort_unstable();
             missing.dedup();
+            // One row for each missing reference, registered or not.
             let read: Vec<(String, Option<Uuid>)> = sqlx::query_as(
                 "SELECT r.worker_ref, pa.worker_id
                  FROM unnest($2::text[]) AS r(worker_ref)
@@ -58,27 +51,26 @@ impl WorkerLinks {
             .bind(&missing)
             .fetch_all(conn)
             .await?;
-            let found: HashMap<&str, Option<Uuid>> = read.iter().map(|(k, w)| (k.as_str(), *w)).collect();
-            for &r in &missing {
-                answers.insert(r, found.get(r).copied().flatten());
+            let found: HashMap<&str, Option<Uuid>> = read.iter().map(|(r, w)| (r.as_str(), *w)).collect();
+            for (r, link) in refs.iter().zip(&mut links) {
+                if link.is_none() {
+                    *link = found.get(r).copied();
+                }
             }
             let mut known = self.lock();
-            if known.entries + read.len() > self.max {
-                *known = Known::default();
+            if known.values().map(HashMap::len).sum::<usize>() + read.len() > self.max {
+                known.clear();
             }
-            known.entries += read.len();
-            known.by_platform.entry(platform.to_owned()).or_default().extend(read);
+            known.entry(platform.to_owned()).or_default().extend(read);
         }
-        Ok(refs.iter().map(|r| answers.get(r).copied().flatten()).collect())
+        Ok(links.into_iter().map(Option::flatten).collect())
     }
 
     /// Forgets the links of `refs` on `platform` (one of them changed).
     pub fn forget(&self, platform: &str, refs: &[&str]) {
-        let mut known = self.lock();
-        let Known { entries, by_platform } = &mut *known;
-        if let Some(links) = by_platform.get_mut(platform) {
+        if let Some(links) = self.lock().get_mut(platform) {
             for r in refs {
-                *entries -= usize::from(links.remove(*r).is_some());
+                links.remove(*r);
             }
         }
     }
