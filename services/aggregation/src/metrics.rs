@@ -2,6 +2,7 @@
 //! accepted and rejected (by reason), the lag from an activity's end to its storage, and
 //! the time of the latest activity — what freshness SLOs are computed from.
 
+use chrono::{DateTime, Utc};
 use gigcover_domain::PlatformId;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Gauge, Histogram};
@@ -55,7 +56,9 @@ impl IngestMetrics {
         self.rejected.add(1, &[Self::platform(p), KeyValue::new("reason", reason)]);
     }
 
-    pub fn lag(&self, p: &PlatformId, seconds: f64) {
+    /// The lag of an activity that ended at `end` and is stored at `now`.
+    pub fn lag(&self, p: &PlatformId, end: DateTime<Utc>, now: DateTime<Utc>) {
+        let seconds = (now - end).num_milliseconds() as f64 / 1000.0;
         self.lag.record(seconds.max(0.0), &[Self::platform(p)]);
     }
 

@@ -227,7 +227,7 @@ pub async fn write(
     let now = Utc::now();
     for (_, op) in finals.values() {
         if let Final::Upsert(activity) = op {
-            metrics.lag(&platform.id, (now - activity.interval.end()).num_milliseconds() as f64 / 1000.0);
+            metrics.lag(&platform.id, activity.interval.end(), now);
             out.last_end = out.last_end.max(Some(activity.interval.end()));
         }
     }

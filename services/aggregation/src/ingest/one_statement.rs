@@ -133,7 +133,7 @@ pub async fn write(
     }
     let now = chrono::Utc::now();
     for a in &activities {
-        metrics.lag(&platform.id, (now - a.interval.end()).num_milliseconds() as f64 / 1000.0);
+        metrics.lag(&platform.id, a.interval.end(), now);
     }
     Ok(Ok(outcome))
 }
