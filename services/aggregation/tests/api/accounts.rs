@@ -90,12 +90,7 @@ async fn unlinking_holds_new_activity_and_keeps_what_was_attributed() {
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
     h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5")).await;
-    let res = h
-        .as_worker(&worker, h.app.http.delete(h.app.url(&format!("/v1/workers/{worker}/platform-accounts/eats/w1"))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    assert_eq!(h.unlink(&worker, "eats", "w1").await.status(), 204);
     h.webhook(&p, &gig("g2", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:30:00Z", "5")).await;
     let acts = h.activities(&worker).await;
     assert_eq!(acts.len(), 1, "the past stays, new activity is held");

@@ -119,6 +119,12 @@ impl Harness {
         assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     }
 
+    /// The worker unlinks `worker_ref` on `platform`; the answer.
+    pub async fn unlink(&self, worker: &str, platform: &str, worker_ref: &str) -> Response {
+        let url = self.app.url(&format!("/v1/workers/{worker}/platform-accounts/{platform}/{worker_ref}"));
+        self.as_worker(worker, self.app.http.delete(url)).send().await.unwrap()
+    }
+
     pub async fn link_code(&self, platform: &str, worker_ref: &str) -> String {
         let res = self
             .as_platform(platform, self.post(&format!("/v1/platforms/{platform}/workers")))

@@ -152,12 +152,7 @@ async fn linking_and_unlinking_between_webhooks_attributes_each_record_to_the_li
     let worker = h.link_new_worker("eats", "w1").await; // attributes g1
     send("g2", 3).await;
     send("g3", 4).await;
-    let res = h
-        .as_worker(&worker, h.app.http.delete(h.app.url(&format!("/v1/workers/{worker}/platform-accounts/eats/w1"))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    assert_eq!(h.unlink(&worker, "eats", "w1").await.status(), 204);
     send("g4", 5).await; // unlinked again: held
 
     let attributed: Vec<String> =
