@@ -96,10 +96,13 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         openapi: ApiDoc::openapi(),
         configure: Arc::new(move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(state.clone());
+            // Webhooks first: actix tries resources in the order they are registered, each
+            // pattern with a parameter by a regex (twice a request: routing, and the route
+            // name in `observe`), and the webhook is the request that comes by the thousand.
+            webhooks::routes::configure(cfg, webhook_limit);
             server.configure(cfg);
             platforms::routes::configure(cfg);
             accounts::routes::configure(cfg);
-            webhooks::routes::configure(cfg, webhook_limit);
             batches::routes::configure(cfg);
             cfg.route("/v1/workers/{id}/activities", web::get().to(query::activities::list))
                 .route("/v1/platforms/{id}/ingestion", web::get().to(query::status::get));
