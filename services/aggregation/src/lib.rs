@@ -22,6 +22,7 @@ mod state;
 pub mod webhooks;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 use gigcover_feed::FeedServer;
@@ -79,9 +80,16 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         settings.group_max,
         ctx.shutdown.clone(),
     );
+    let directory = Arc::new(platforms::directory::Directory::new(ctx.pool.clone(), sealer));
+    let held_sweep = accounts::late_attribution::run(
+        ctx.pool.clone(),
+        Arc::clone(&directory),
+        Duration::from_secs(settings.held_sweep_secs.max(1)),
+        ctx.shutdown.clone(),
+    );
     let state = web::Data::new(state::IngestState {
         pool: ctx.pool.clone(),
-        directory: Arc::new(platforms::directory::Directory::new(ctx.pool.clone(), sealer)),
+        directory,
         committer,
         metrics,
         settings: settings.clone(),
@@ -89,8 +97,11 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let feed = FeedServer::start(ctx.pool.clone(), ctx.name.schema(), ctx.shutdown.clone());
     let server = feed.server;
     let webhook_limit = settings.webhook_limit_bytes;
-    let mut background =
-        vec![feed.listener, Box::pin(retention::run(ctx.pool.clone(), settings, ctx.shutdown.clone())) as _];
+    let mut background = vec![
+        feed.listener,
+        Box::pin(retention::run(ctx.pool.clone(), settings, ctx.shutdown.clone())) as _,
+        Box::pin(held_sweep),
+    ];
     background.extend(writers);
     Ok(ServiceRoutes {
         openapi: ApiDoc::openapi(),

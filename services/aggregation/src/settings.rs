@@ -30,6 +30,9 @@ pub struct AggregationSettings {
     pub committers: usize,
     /// Most webhook requests in one commit.
     pub group_max: usize,
+    /// How often held activity of recently linked accounts is swept for activity a link
+    /// could not see (written while the link was being made).
+    pub held_sweep_secs: u64,
 }
 
 impl Default for AggregationSettings {
@@ -45,6 +48,7 @@ impl Default for AggregationSettings {
             link_code_ttl_minutes: 72 * 60,
             committers: 2,
             group_max: 512,
+            held_sweep_secs: 30,
         }
     }
 }

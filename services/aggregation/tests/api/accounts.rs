@@ -167,3 +167,60 @@ async fn activities_page_with_a_cursor() {
     }
     assert_eq!(seen, ["g0", "g1", "g2", "g3", "g4"]);
 }
+
+#[tokio::test]
+async fn activity_written_while_its_account_is_being_linked_is_attributed_all_the_same() {
+    // The race: a write reads the account unlinked and stores its activity held; the link
+    // commits before that write does, so the link's own attribution cannot see the row.
+    // The sweep of recently linked accounts attributes it (every second here).
+    let h = Harness::start_with(|c| c.with("aggregation.held_sweep_secs", 1)).await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    // The platform's status row exists once something was written; the test holds it below
+    // to keep the next write from committing.
+    h.webhook(&p, &gig("g0", "w0", "2026-11-01T08:00:00Z", "2026-11-01T08:30:00Z", "5")).await;
+    let code = h.link_code("eats", "w1").await;
+    let worker = uuid::Uuid::now_v7().to_string();
+
+    let mut blocker = h.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM aggregation.ingestion_status WHERE platform_id = 'eats' FOR UPDATE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let mut event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5");
+    event["event_id"] = json!("event-g1");
+    let write = h.webhook(&p, &event);
+    let link_meanwhile = async {
+        // The write has read the account (unlinked) and waits for the status row.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while h
+            .count(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .await
+            == 0
+        {
+            assert!(std::time::Instant::now() < deadline, "the write never waited for the status row");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(redeem(&h, &worker, code).await.status(), 201);
+        blocker.commit().await.unwrap();
+    };
+    let (written, ()) = tokio::join!(write, link_meanwhile);
+    assert_eq!(written.status(), 200);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while h.activities(&worker).await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the activity stayed held though its account is linked");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Later sweeps find nothing more to attribute: announced once.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let changes = h.changes().await;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!((changes[0]["worker_id"].clone(), changes[0]["days"].clone()), (json!(worker), json!(["2026-11-02"])));
+    assert_eq!(
+        h.count("SELECT count(*) FROM aggregation.activities WHERE worker_id IS NULL").await,
+        1,
+        "w0 stays held"
+    );
+}
