@@ -81,7 +81,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         ctx.shutdown.clone(),
     );
     let directory = Arc::new(platforms::directory::Directory::new(ctx.pool.clone(), sealer));
-    let held_sweep = accounts::late_attribution::run(
+    let late_attribution = accounts::late_attribution::run(
         ctx.pool.clone(),
         Arc::clone(&directory),
         Duration::from_secs(settings.held_sweep_secs.max(1)),
@@ -100,7 +100,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let mut background = vec![
         feed.listener,
         Box::pin(retention::run(ctx.pool.clone(), settings, ctx.shutdown.clone())) as _,
-        Box::pin(held_sweep),
+        Box::pin(late_attribution),
     ];
     background.extend(writers);
     Ok(ServiceRoutes {

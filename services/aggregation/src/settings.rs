@@ -30,8 +30,8 @@ pub struct AggregationSettings {
     pub committers: usize,
     /// Most webhook requests in one commit.
     pub group_max: usize,
-    /// How often held activity of recently linked accounts is swept for activity a link
-    /// could not see (written while the link was being made).
+    /// How often the held activity of linked accounts is swept for what a link could not
+    /// see (written while the link was being made); see `accounts::late_attribution`.
     pub held_sweep_secs: u64,
 }
 

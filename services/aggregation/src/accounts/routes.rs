@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::codes;
 use super::store::{self, Account, Redeemed};
 use crate::access;
-use crate::ingest::events::activity_changed;
+use crate::ingest::events;
 use crate::state::IngestState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -116,13 +116,7 @@ pub async fn redeem(
         }
         Redeemed::Linked { platform, worker_ref, attributed } => {
             let info = state.directory.get(platform.as_str()).await?.ok_or_else(|| ApiError::not_found("platform"))?;
-            let days =
-                attributed.iter().flat_map(|i| i.split_at_local_midnight(info.time_zone)).map(|p| p.date).collect();
-            let events = if attributed.is_empty() {
-                Vec::new()
-            } else {
-                vec![activity_changed(worker, &platform, info.time_zone.name(), &days, None)?]
-            };
+            let events: Vec<_> = events::attributed(worker, &info, &attributed)?.into_iter().collect();
             gigcover_feed::publish(tx, &events).await?;
             Ok(HttpResponse::Created().json(Account { platform, worker_ref, worker_id: Some(worker) }))
         }

@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use gigcover_domain::{PlatformId, WorkerId};
+use gigcover_domain::{Interval, PlatformId, WorkerId};
 use gigcover_feed::NewEvent;
 use gigcover_telemetry::TraceParent;
 use serde::{Deserialize, Serialize};
+
+use crate::platforms::directory::PlatformInfo;
 
 pub const ACTIVITY_CHANGED: &str = "activity.changed";
 
@@ -36,4 +38,18 @@ pub fn activity_changed(
         days: days.iter().copied().collect(),
     };
     Ok(NewEvent::new(ACTIVITY_CHANGED, payload)?.traced(trace))
+}
+
+/// The event for held activity just attributed to `worker` (its intervals, retracted ones
+/// left out), announcing the platform's local days they touch; `None` when there are none.
+pub fn attributed(
+    worker: WorkerId,
+    platform: &PlatformInfo,
+    intervals: &[Interval],
+) -> anyhow::Result<Option<NewEvent>> {
+    if intervals.is_empty() {
+        return Ok(None);
+    }
+    let days = intervals.iter().flat_map(|i| i.split_at_local_midnight(platform.time_zone)).map(|p| p.date).collect();
+    activity_changed(worker, &platform.id, platform.time_zone.name(), &days, None).map(Some)
 }

@@ -172,7 +172,7 @@ async fn activities_page_with_a_cursor() {
 async fn activity_written_while_its_account_is_being_linked_is_attributed_all_the_same() {
     // The race: a write reads the account unlinked and stores its activity held; the link
     // commits before that write does, so the link's own attribution cannot see the row.
-    // The sweep of recently linked accounts attributes it (every second here).
+    // The sweep of linked accounts' held activity attributes it (every second here).
     let h = Harness::start_with(|c| c.with("aggregation.held_sweep_secs", 1)).await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     // The platform's status row exists once something was written; the test holds it below
@@ -182,23 +182,20 @@ async fn activity_written_while_its_account_is_being_linked_is_attributed_all_th
     let worker = uuid::Uuid::now_v7().to_string();
 
     let mut blocker = h.pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM aggregation.ingestion_status WHERE platform_id = 'eats' FOR UPDATE")
-        .execute(&mut *blocker)
-        .await
-        .unwrap();
+    let blocker_pid: i32 = sqlx::query_scalar(
+        "SELECT pg_backend_pid() FROM aggregation.ingestion_status WHERE platform_id = 'eats' FOR UPDATE",
+    )
+    .fetch_one(&mut *blocker)
+    .await
+    .unwrap();
     let mut event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5");
     event["event_id"] = json!("event-g1");
     let write = h.webhook(&p, &event);
     let link_meanwhile = async {
         // The write has read the account (unlinked) and waits for the status row.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while h
-            .count(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            )
-            .await
-            == 0
-        {
+        let waiting = format!("SELECT count(*) FROM pg_stat_activity WHERE {blocker_pid} = ANY(pg_blocking_pids(pid))");
+        while h.count(&waiting).await == 0 {
             assert!(std::time::Instant::now() < deadline, "the write never waited for the status row");
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
