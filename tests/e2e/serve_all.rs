@@ -89,3 +89,22 @@ async fn unknown_routes_and_bad_bodies_get_problem_json_from_the_running_binary(
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["code"], "malformed_json");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_taken_before_gigcover_binds_it_is_replaced_by_a_free_one() {
+    if gigcover_localpg::find_bin_dir().is_err() {
+        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+        return;
+    }
+    let mut gc = Gigcover::serve("aggregation", &[]);
+    let taken = gc.port(ServiceName::Aggregation);
+    // As a parallel test's process may: bind the port after it was found free, before
+    // gigcover (which first provisions its Postgres) binds it.
+    let Ok(_squatter) = std::net::TcpListener::bind(("127.0.0.1", taken)) else {
+        eprintln!("skipped: gigcover bound its port before the test could take it");
+        return;
+    };
+    gc.wait_for_readyz(&[ServiceName::Aggregation], 200, Duration::from_secs(90)).await;
+    assert_ne!(gc.port(ServiceName::Aggregation), taken);
+    assert!(gc.logs().contains("Address already in use"), "the first launch failed on the taken port");
+}

@@ -42,21 +42,29 @@ pub struct Gigcover {
     child: Child,
     target: String,
     config: PathBuf,
+    /// The environment the caller asked for; `env` adds what depends on the ports.
+    requested_env: Vec<(String, String)>,
     env: Vec<(String, String)>,
     pub ports: Vec<(ServiceName, u16)>,
     pub log: PathBuf,
+    /// Where this launch's lines start in `log`.
+    log_start: usize,
+    /// Launches on new ports after a port was taken (see [`Gigcover::wait_for_readyz`]).
+    relaunches: u32,
     pub keys: TestKeys,
     _dir: tempfile::TempDir,
 }
 
-impl Gigcover {
-    /// Starts `gigcover serve --target <target>` (or `gigcover demo` for `demo`) with the test key trusted, each service on a
-    /// free port, and `env` added (`DATABASE_URL` is removed unless `env` sets it).
-    pub fn serve(target: &str, env: &[(&str, String)]) -> Self {
-        let dir = tempfile::Builder::new().prefix("gigcover-e2e-").tempdir_in("/tmp").expect("temp dir");
-        // Postgres (run as its own user when we are root) must reach a private cluster here.
-        let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
-        let keys = TestKeys::default();
+/// Each service on its own free port, the configuration file naming them, and the
+/// environment with what depends on them.
+struct Launch {
+    ports: Vec<(ServiceName, u16)>,
+    config: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Launch {
+    fn new(dir: &Path, keys: &TestKeys, target: &str, requested_env: &[(String, String)]) -> Self {
         // Each its own port: two draws of `free_port` may give the same one (both free when
         // checked), and then the second service cannot bind it.
         let mut ports: Vec<(ServiceName, u16)> = Vec::new();
@@ -67,23 +75,60 @@ impl Gigcover {
             }
             ports.push((service, port));
         }
-        let mut config = gigcover_testkit::app::test_config_toml(&keys);
-        config.push_str(&format!("[database]\ndata_dir = \"{}\"\n", dir.path().join("pg").display()));
-        config.push_str(&format!("[crypto]\nmaster_key_file = \"{}\"\n", dir.path().join("master.key").display()));
+        let mut config = gigcover_testkit::app::test_config_toml(keys);
+        config.push_str(&format!("[database]\ndata_dir = \"{}\"\n", dir.join("pg").display()));
+        config.push_str(&format!("[crypto]\nmaster_key_file = \"{}\"\n", dir.join("master.key").display()));
         for (service, port) in &ports {
             config.push_str(&format!("[services.{service}]\nport = {port}\n"));
         }
-        let config_path = dir.path().join("gigcover.toml");
+        let config_path = dir.join("gigcover.toml");
         std::fs::write(&config_path, config).expect("write config");
-        let log = dir.path().join("gigcover.log");
-        let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let mut env = requested_env.to_vec();
         if target == "all" || target == "demo" || target.split(',').any(|t| t == "identity") {
             // Trust the identity service's keys too: the services' own calls carry its tokens.
             let identity = ports.iter().find(|(s, _)| *s == ServiceName::Identity).map(|(_, p)| *p).unwrap_or(0);
             env.push(("GIGCOVER_AUTH__JWKS_URL".into(), format!("http://127.0.0.1:{identity}/.well-known/jwks.json")));
         }
-        let child = spawn(target, &config_path, &env, &log);
-        Self { child, target: target.to_owned(), config: config_path, env, ports, log, keys, _dir: dir }
+        Self { ports, config: config_path, env }
+    }
+}
+
+impl Gigcover {
+    /// Starts `gigcover serve --target <target>` (or `gigcover demo` for `demo`) with the test key trusted, each service on a
+    /// free port, and `env` added (`DATABASE_URL` is removed unless `env` sets it).
+    pub fn serve(target: &str, env: &[(&str, String)]) -> Self {
+        let dir = tempfile::Builder::new().prefix("gigcover-e2e-").tempdir_in("/tmp").expect("temp dir");
+        // Postgres (run as its own user when we are root) must reach a private cluster here.
+        let _ = Command::new("chmod").arg("755").arg(dir.path()).status();
+        let keys = TestKeys::default();
+        let requested_env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+        let Launch { ports, config, env } = Launch::new(dir.path(), &keys, target, &requested_env);
+        let log = dir.path().join("gigcover.log");
+        let child = spawn(target, &config, &env, &log);
+        Self {
+            child,
+            target: target.to_owned(),
+            config,
+            requested_env,
+            env,
+            ports,
+            log,
+            log_start: 0,
+            relaunches: 0,
+            keys,
+            _dir: dir,
+        }
+    }
+
+    /// Starts the process again on new free ports, after it exited because one of its
+    /// ports was taken.
+    fn relaunch_on_new_ports(&mut self) {
+        let Launch { ports, config, env } =
+            Launch::new(self._dir.path(), &self.keys, &self.target, &self.requested_env);
+        (self.ports, self.config, self.env) = (ports, config, env);
+        self.log_start = self.logs().len();
+        self.relaunches += 1;
+        self.child = spawn(&self.target, &self.config, &self.env, &self.log);
     }
 
     /// CPU time the process has used so far (see [`cpu_seconds`]).
@@ -143,13 +188,22 @@ impl Gigcover {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Waits until every service in `services` answers `/readyz` with `status`.
+    /// Waits until every service in `services` answers `/readyz` with `status`. A process
+    /// that exits because a port was taken is started again on new ports (twice at most):
+    /// a port found free can be bound by a parallel test's process before gigcover binds it.
     pub async fn wait_for_readyz(&mut self, services: &[ServiceName], status: u16, within: Duration) {
         let http = gigcover_kit::client::http_builder().timeout(Duration::from_secs(3)).build().expect("client");
         let deadline = Instant::now() + within;
         loop {
             if let Ok(Some(exit)) = self.child.try_wait() {
-                panic!("gigcover exited early ({exit}):\n{}", self.logs());
+                let logs = self.logs();
+                if self.relaunches < 2
+                    && logs.get(self.log_start..).is_some_and(|l| l.contains("Address already in use"))
+                {
+                    self.relaunch_on_new_ports();
+                    continue;
+                }
+                panic!("gigcover exited early ({exit}):\n{logs}");
             }
             let mut all = true;
             for s in services {
