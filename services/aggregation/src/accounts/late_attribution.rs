@@ -103,7 +103,6 @@ pub async fn sweep(pool: &PgPool, directory: &Directory, since: DateTime<Utc>) -
 
 #[cfg(test)]
 mod tests {
-    use gigcover_kit::ServiceName;
     use gigcover_kit::crypto::Sealer;
 
     use super::*;
@@ -116,17 +115,7 @@ mod tests {
     /// Accounts `linked`, `busy` and `locked-row` (linked), `unlinked` (linked once, unlinked
     /// since) and `never` (never linked), each with one held activity on 2 November.
     async fn setup() -> (PgPool, Directory, gigcover_testkit::TestDatabase) {
-        let db = gigcover_testkit::TestDatabase::create().await;
-        let options = gigcover_kit::db::connect_options(&db.secret_url(), ServiceName::Aggregation.schema()).unwrap();
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
-        crate::migrate(pool.clone()).await.unwrap();
-        sqlx::query(
-            "INSERT INTO platforms (id, name, country, time_zone, currency, category, adapter)
-             VALUES ('test-platform', 'Test', 'DE', 'Europe/Berlin', 'EUR', 'food_delivery', 'gig_records')",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
+        let (pool, db) = crate::adapters::testing::database_with_platform().await;
         for (account, worker, linked_now) in [
             ("linked", Some(LINKED), true),
             ("busy", Some(BUSY), true),

@@ -256,6 +256,29 @@ pub(crate) mod testing {
         })
     }
 
+    /// A test database with aggregation's tables (dropped with the returned guard).
+    pub async fn database() -> (sqlx::PgPool, gigcover_testkit::TestDatabase) {
+        let db = gigcover_testkit::TestDatabase::create().await;
+        let schema = gigcover_kit::ServiceName::Aggregation.schema();
+        let options = gigcover_kit::db::connect_options(&db.secret_url(), schema).unwrap();
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+        crate::migrate(pool.clone()).await.unwrap();
+        (pool, db)
+    }
+
+    /// [`database`] with the platform of [`platform`] registered.
+    pub async fn database_with_platform() -> (sqlx::PgPool, gigcover_testkit::TestDatabase) {
+        let (pool, db) = database().await;
+        sqlx::query(
+            "INSERT INTO platforms (id, name, country, time_zone, currency, category, adapter)
+             VALUES ('test-platform', 'Test', 'DE', 'Europe/Berlin', 'EUR', 'food_delivery', 'gig_records')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        (pool, db)
+    }
+
     pub fn ctx(p: &PlatformInfo) -> ParseContext<'_> {
         ParseContext {
             platform: p,

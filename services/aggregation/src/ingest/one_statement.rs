@@ -160,13 +160,12 @@ fn eligible(items: &[Accepted]) -> Option<(Vec<&str>, Vec<&gigcover_domain::Acti
 mod tests {
     use std::sync::Arc;
 
-    use gigcover_kit::ServiceName;
     use serde_json::{Value, json};
     use sqlx::PgPool;
 
     use super::*;
     use crate::adapters::parse_json;
-    use crate::adapters::testing::{ctx, platform};
+    use crate::adapters::testing::{ctx, database_with_platform, platform};
     use crate::platforms::model::Adapter;
 
     struct Setup {
@@ -181,17 +180,7 @@ mod tests {
     const WORKER_B: &str = "0190f5a2-0000-7000-8000-00000000000b";
 
     async fn setup() -> Setup {
-        let db = gigcover_testkit::TestDatabase::create().await;
-        let options = gigcover_kit::db::connect_options(&db.secret_url(), ServiceName::Aggregation.schema()).unwrap();
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
-        crate::migrate(pool.clone()).await.unwrap();
-        sqlx::query(
-            "INSERT INTO platforms (id, name, country, time_zone, currency, category, adapter)
-             VALUES ('test-platform', 'Test', 'DE', 'Europe/Berlin', 'EUR', 'food_delivery', 'gig_records')",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
+        let (pool, db) = database_with_platform().await;
         sqlx::query("INSERT INTO platform_accounts (platform_id, worker_ref, worker_id) VALUES ('test-platform', 'w1', $1::uuid)")
             .bind(WORKER_A)
             .execute(&pool)

@@ -110,15 +110,10 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gigcover_kit::ServiceName;
 
     #[tokio::test]
     async fn ids_of_no_platform_are_not_remembered() {
-        let db = gigcover_testkit::TestDatabase::create().await;
-        let schema = ServiceName::Aggregation.schema();
-        let options = gigcover_kit::db::connect_options(&db.secret_url(), schema).unwrap();
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_with(options).await.unwrap();
-        crate::migrate(pool.clone()).await.unwrap();
+        let (pool, _db) = crate::adapters::testing::database().await;
         let directory = Directory::new(pool, Sealer::from_key(&[7; 32]));
         for i in 0..50 {
             // Well-formed ids of no platform (read from the database), and ids that cannot be one.
