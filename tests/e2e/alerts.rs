@@ -31,8 +31,7 @@ where
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_drill_pages_then_resolves_and_a_silence_keeps_it_quiet() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let receiver = WebhookReceiver::start(0);

@@ -38,8 +38,7 @@ fn concrete(path: &str, worker: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_refuses_missing_and_bad_tokens_and_other_workers() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let mut gc = Gigcover::serve("all", &[]);

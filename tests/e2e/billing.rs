@@ -33,8 +33,7 @@ fn evening(day: NaiveDate, hour: u32) -> chrono::DateTime<chrono::Utc> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_month_of_insured_hours_is_billed_finalised_and_adjusted_by_a_late_event() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let mut gc = Gigcover::serve(

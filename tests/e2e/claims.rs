@@ -35,8 +35,7 @@ fn codes(claim: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn claims_are_verified_against_work_history_decided_and_paid_in_one_trace() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let otlp = OtlpReceiver::start().await;

@@ -17,8 +17,7 @@ fn chromium() -> Option<&'static str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_shows_live_services_slos_and_alerts_in_a_browser() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let Some(browser) = chromium() else {

@@ -22,8 +22,7 @@ async fn wait_for_summary(gc: &Gigcover, times: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_loads_its_data_once_and_a_demo_worker_reads_their_hours() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let mut gc = Gigcover::serve("demo", &[("GIGCOVER_DEMO__TICK_MS", "200".into())]);

@@ -171,8 +171,7 @@ async fn each_kind_of_slo_is_counted_from_spans_and_metric_points() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ops_pages_from_opensearch_spans_and_resolves_when_they_recover() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let Some(osmem) = Osmem::start().await else { return };

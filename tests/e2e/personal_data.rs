@@ -20,8 +20,7 @@ const IBAN: &str = "DE89 3704 0044 0532 0130 00";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn personal_data_is_encrypted_exported_kept_out_of_telemetry_and_erased() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let otlp = OtlpReceiver::start().await;

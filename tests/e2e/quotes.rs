@@ -21,8 +21,7 @@ fn tariff(rate: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_insurers_quote_a_worker_side_by_side_explained_and_only_with_consent() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let mut gc = Gigcover::serve("all", &[]);

@@ -11,8 +11,7 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_all_provisions_postgres_and_survives_its_restart() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let mut gc = Gigcover::serve("all", &[]);
@@ -64,8 +63,7 @@ async fn serve_all_provisions_postgres_and_survives_its_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_routes_and_bad_bodies_get_problem_json_from_the_running_binary() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let mut gc = Gigcover::serve("aggregation", &[]);
@@ -92,8 +90,7 @@ async fn unknown_routes_and_bad_bodies_get_problem_json_from_the_running_binary(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_port_taken_before_gigcover_binds_it_is_replaced_by_a_free_one() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let mut gc = Gigcover::serve("aggregation", &[]);

@@ -25,8 +25,7 @@ struct Sample {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_under_load_completes_every_in_flight_request() {
-    if gigcover_localpg::find_bin_dir().is_err() {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let mut gc = Gigcover::serve("aggregation", &[]);

@@ -9,17 +9,9 @@ use gigcover_kit::ServiceName;
 use gigcover_testkit::OtlpReceiver;
 use serde_json::Value;
 
-fn skip() -> bool {
-    let missing = gigcover_localpg::find_bin_dir().is_err();
-    if missing {
-        eprintln!("skipped: no PostgreSQL server binaries (initdb, pg_ctl) on this machine");
-    }
-    missing
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_across_services_is_one_trace_with_each_service_named() {
-    if skip() {
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let otlp = OtlpReceiver::start().await;
@@ -85,7 +77,7 @@ async fn a_call_across_services_is_one_trace_with_each_service_named() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_collector_neither_fails_requests_nor_hangs_shutdown() {
-    if skip() {
+    if gigcover_e2e::skip_without_postgres() {
         return;
     }
     let nowhere = format!("http://127.0.0.1:{}", free_port());
