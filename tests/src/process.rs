@@ -1,5 +1,6 @@
 //! `gigcover` as a child process, the way an operator runs it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -283,11 +284,53 @@ impl Drop for Gigcover {
     }
 }
 
+/// The fields of `/proc/{pid}/stat` after the command name (which may hold spaces, so
+/// they start after its last ')'): the state is field 0, the parent 1, user time 11.
+fn stat_fields(pid: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.rsplit_once(')')?.1.split_whitespace().map(str::to_owned).collect())
+}
+
+/// Seconds in the clock ticks of fields `a` and `b` added (`/proc` counts in ticks of 1/100 s).
+fn tick_seconds(fields: &[String], a: usize, b: usize) -> Option<f64> {
+    Some((fields.get(a)?.parse::<f64>().ok()? + fields.get(b)?.parse::<f64>().ok()?) / 100.0)
+}
+
 /// CPU time (user and system) process `pid` has used so far, from `/proc` (Linux).
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name (which may hold spaces) start at the last ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
+    tick_seconds(&stat_fields(&pid.to_string())?, 11, 12)
+}
+
+/// CPU time this process's children have used, those that have exited and been waited
+/// for (a `wrk` run once `Command::output` returns), from `/proc` (Linux).
+pub fn children_cpu_seconds() -> Option<f64> {
+    tick_seconds(&stat_fields("self")?, 13, 14)
+}
+
+/// CPU time each process of a PostgreSQL cluster has used so far, by pid: its postmaster
+/// and every process the postmaster runs now (backends, WAL writer, checkpointer).
+pub fn cluster_cpu_seconds(data_dir: &Path) -> Option<HashMap<String, f64>> {
+    let pid_file = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    let postmaster = pid_file.lines().next()?.trim().to_owned();
+    let mut by_pid = HashMap::from([(postmaster.clone(), tick_seconds(&stat_fields(&postmaster)?, 11, 12)?)]);
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(fields) = stat_fields(&pid)
+            && fields.get(1) == Some(&postmaster)
+            && let Some(seconds) = tick_seconds(&fields, 11, 12)
+        {
+            by_pid.insert(pid, seconds);
+        }
+    }
+    Some(by_pid)
+}
+
+/// The CPU time a cluster used between two readings of [`cluster_cpu_seconds`]: what each
+/// process running at the second used since the first (or since it started). A process
+/// that exited in between is not counted; a pool's connections live throughout a run.
+pub fn cluster_cpu_between(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> f64 {
+    after.iter().map(|(pid, seconds)| seconds - before.get(pid).copied().unwrap_or(0.0)).sum()
 }

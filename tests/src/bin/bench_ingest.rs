@@ -3,18 +3,22 @@
 //! 1. The same generated activities loaded by a plain `COPY` into an equivalent table
 //!    (same columns, keys, constraints and indexes) and through `POST /v1/platforms/{id}/batches`
 //!    (HTTP, NDJSON, validation, versions, attribution, archive, events): rates and ratio.
-//! 2. Single signed webhooks under `wrk` against the same `wrk` run on an actix-web
-//!    hello-world that returns a small JSON body: rates and ratio.
+//! 2. Single signed webhooks under `wrk` against an actix-web hello-world that returns a
+//!    small JSON body, twice: under plain `wrk` (GET, one static request, the cheapest
+//!    client) and under the very `wrk` run the webhooks get (the same script POSTing the
+//!    same signed bodies, so both sides pay the same client). Rates and both ratios.
 //!
 //! Each comparison runs `--rounds` times, alternating; medians are reported. Run with
 //! `bench/ingest.sh` (release build). Needs `wrk` for part 2 (skipped, with a message, without it).
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use gigcover_e2e::load::{median, wrk};
+use gigcover_e2e::process::{children_cpu_seconds, cluster_cpu_between, cluster_cpu_seconds, cpu_seconds};
 use gigcover_e2e::{Gigcover, free_port};
 use gigcover_kit::ServiceName;
 use gigcover_kit::auth::Role;
@@ -98,7 +102,58 @@ async fn reset_ours(pool: &sqlx::PgPool) -> anyhow::Result<()> {
     exec(pool, "TRUNCATE aggregation.activities, aggregation.activity_history, aggregation.raw_archive, aggregation.idempotency_keys").await
 }
 
-async fn hello() -> actix_web::HttpResponse {
+/// One `wrk` run: its rate, and the CPU time each side spent per request (µs): the
+/// client (`wrk`), the server, the database cluster.
+struct Run {
+    rps: f64,
+    micros: [f64; 3],
+}
+
+impl Run {
+    /// The median of each figure over `runs` (each on its own).
+    fn median(runs: Vec<Run>) -> Run {
+        let of = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        Run { rps: of(&|r| r.rps), micros: [0, 1, 2].map(|i| of(&|r| r.micros[i])) }
+    }
+}
+
+/// CPU time used so far by the finished `wrk` runs (this process's waited-for children),
+/// the server and each process of the database cluster.
+struct Cpu {
+    client: f64,
+    server: f64,
+    cluster: HashMap<String, f64>,
+}
+
+impl Cpu {
+    fn now(server: u32, data_dir: &std::path::Path) -> anyhow::Result<Cpu> {
+        let missing = || anyhow::anyhow!("no CPU time in /proc");
+        Ok(Cpu {
+            client: children_cpu_seconds().ok_or_else(missing)?,
+            server: cpu_seconds(server).ok_or_else(missing)?,
+            cluster: cluster_cpu_seconds(data_dir).ok_or_else(missing)?,
+        })
+    }
+
+    /// Microseconds each side (client, server, cluster) used since `before`, per one of `count`.
+    fn micros_since(&self, before: &Cpu, count: f64) -> [f64; 3] {
+        let database = cluster_cpu_between(&before.cluster, &self.cluster);
+        [self.client - before.client, self.server - before.server, database].map(|s| s * 1e6 / count)
+    }
+}
+
+/// Runs `wrk` with `args` (every answer must be 2xx, for `seconds`) against `server`,
+/// whose database cluster lives in `data_dir`.
+fn measured(args: &[&str], seconds: u64, server: u32, data_dir: &std::path::Path) -> anyhow::Result<Run> {
+    let before = Cpu::now(server, data_dir)?;
+    let (rps, text) = wrk(args).ok_or_else(|| anyhow::anyhow!("wrk failed"))?;
+    anyhow::ensure!(!text.contains("Non-2xx"), "errors under load ({args:?}):\n{text}");
+    let micros = Cpu::now(server, data_dir)?.micros_since(&before, rps * seconds as f64);
+    Ok(Run { rps, micros })
+}
+
+/// Reads the request's body (actix-web closes a connection whose body was left unread).
+async fn hello(_body: actix_web::web::Bytes) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok().json(json!({"status": "ok", "service": "hello"}))
 }
 
@@ -155,10 +210,20 @@ async fn main() -> anyhow::Result<()> {
     let load = generate(args.records, &workers)?;
     exec(&pool, "CREATE TABLE bench_copy (LIKE aggregation.activities INCLUDING ALL)").await?;
 
-    let (mut copy_secs, mut batch_secs) = (Vec::new(), Vec::new());
+    let data_dir = gc.data_dir();
+    let gigcover = gc.pid().as_raw().unsigned_abs();
+    // The CPU time gigcover and the cluster spend per record (the client side is this process).
+    let per_record = |before: &Cpu| -> anyhow::Result<[f64; 2]> {
+        let [_, server, database] = Cpu::now(gigcover, &data_dir)?.micros_since(before, args.records as f64);
+        Ok([server, database])
+    };
+    let (mut copy_secs, mut batch_secs, mut copy_cpu, mut batch_cpu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..args.rounds {
+        let before = Cpu::now(gigcover, &data_dir)?;
         copy_secs.push(copy_anchor(&pool, &load.copy_text).await?);
+        copy_cpu.push(per_record(&before)?[1]);
         reset_ours(&pool).await?;
+        let before = Cpu::now(gigcover, &data_dir)?;
         let started = Instant::now();
         let res = http
             .post(agg("/v1/platforms/bench/batches"))
@@ -172,16 +237,19 @@ async fn main() -> anyhow::Result<()> {
         let status = res.status();
         let body: serde_json::Value = res.json().await?;
         batch_secs.push(started.elapsed().as_secs_f64());
+        batch_cpu.push(per_record(&before)?);
         anyhow::ensure!(status == 200 && body["inserted"] == args.records, "batch failed: {status} {body}");
         eprintln!("round {}: COPY {:.2} s, batch {:.2} s", round + 1, copy_secs[round], batch_secs[round]);
     }
     let n = args.records as f64;
     let (copy_rate, batch_rate) = (n / median(copy_secs), n / median(batch_secs));
+    let copy_cpu = median(copy_cpu);
+    let batch_cpu = [0, 1].map(|i| median(batch_cpu.iter().map(|c| c[i]).collect()));
 
     // Webhooks under wrk, against a hello-world.
     let webhook = if Command::new("wrk").arg("--version").output().is_ok() {
         let port = free_port();
-        let server = actix_web::HttpServer::new(|| actix_web::App::new().route("/", actix_web::web::get().to(hello)))
+        let server = actix_web::HttpServer::new(|| actix_web::App::new().route("/", actix_web::web::to(hello)))
             .workers(2)
             .bind(("127.0.0.1", port))?
             .run();
@@ -189,13 +257,20 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(server);
         let duration = format!("{}s", args.seconds);
         let conns = args.connections.to_string();
-        let (mut hello_rps, mut hook_rps) = (Vec::new(), Vec::new());
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/post_json.lua");
+        let hello_url = format!("http://127.0.0.1:{port}/");
+        let hook_url = agg("/v1/platforms/bench/events");
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/post_json.lua").display().to_string();
+        // This process hosts the hello-world; gigcover serves the webhooks.
+        let this = std::process::id();
+        let (mut hello_runs, mut same_runs, mut hook_runs) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..args.rounds {
-            let url = format!("http://127.0.0.1:{port}/");
-            let (rps, _) =
-                wrk(&["-t2", "-c", &conns, "-d", &duration, &url]).ok_or_else(|| anyhow::anyhow!("wrk failed"))?;
-            hello_rps.push(rps);
+            hello_runs.push(measured(
+                &["-t2", "-c", &conns, "-d", &duration, &hello_url],
+                args.seconds,
+                this,
+                &data_dir,
+            )?);
             // Enough unique, freshly signed events for the run at 60k/s.
             let events = 60_000 * args.seconds as usize;
             let file = tempfile::NamedTempFile::new()?;
@@ -213,30 +288,30 @@ async fn main() -> anyhow::Result<()> {
                     writeln!(w, "{sig}\t{body}")?;
                 }
             }
-            let url = agg("/v1/platforms/bench/events");
             let path = file.path().display().to_string();
-            let (rps, text) = wrk(&[
-                "-t2",
-                "-c",
-                &conns,
-                "-d",
-                &duration,
-                "-s",
-                &script.display().to_string(),
-                &url,
-                "--",
-                &path,
-                "2",
-                "Gigcover-Signature",
-            ])
-            .ok_or_else(|| anyhow::anyhow!("wrk failed"))?;
-            anyhow::ensure!(!text.contains("Non-2xx"), "webhooks failed under load:\n{text}");
-            anyhow::ensure!(rps * (args.seconds as f64) < events as f64, "ran out of unique events; raise the pool");
-            hook_rps.push(rps);
-            eprintln!("round {}: hello-world {:.0}/s vs webhooks {rps:.0}/s", round + 1, hello_rps[round]);
+            let signed = |url: &str, server: u32| {
+                let run =
+                    ["-t2", "-c", &conns, "-d", &duration, "-s", &script, url, "--", &path, "2", "Gigcover-Signature"];
+                measured(&run, args.seconds, server, &data_dir)
+            };
+            same_runs.push(signed(&hello_url, this)?);
+            let hooks = signed(&hook_url, gigcover)?;
+            // The hello-world may cycle through the events; the webhooks must not (a replay is cheaper).
+            anyhow::ensure!(
+                hooks.rps * (args.seconds as f64) < events as f64,
+                "ran out of unique events; raise the pool"
+            );
+            hook_runs.push(hooks);
+            eprintln!(
+                "round {}: hello-world {:.0}/s, hello-world same requests {:.0}/s, webhooks {:.0}/s",
+                round + 1,
+                hello_runs[round].rps,
+                same_runs[round].rps,
+                hook_runs[round].rps
+            );
         }
         handle.stop(true).await;
-        Some((median(hello_rps), median(hook_rps)))
+        Some([Run::median(hello_runs), Run::median(same_runs), Run::median(hook_runs)])
     } else {
         eprintln!("wrk is not installed (apt-get install wrk): webhook comparison skipped");
         None
@@ -249,10 +324,31 @@ async fn main() -> anyhow::Result<()> {
     println!("anchor  COPY into an equivalent table : {copy_rate:>10.0} rows/s");
     println!("ours    POST batches (NDJSON, HTTP)   : {batch_rate:>10.0} rows/s");
     println!("ratio   batch / COPY                  : {:>10.2}   (goal >= 0.5)", batch_rate / copy_rate);
-    if let Some((hello, hooks)) = webhook {
-        println!("anchor  actix-web hello-world (wrk)   : {hello:>10.0} req/s");
-        println!("ours    signed webhooks (wrk)         : {hooks:>10.0} req/s");
-        println!("ratio   webhooks / hello-world        : {:>10.2}   (goal >= 0.3)", hooks / hello);
+    println!(
+        "CPU per record, µs (medians)         COPY: postgres {copy_cpu:.1}; batch: gigcover {:.1}, postgres {:.1}",
+        batch_cpu[0], batch_cpu[1]
+    );
+    if let Some([hello, same, hooks]) = webhook {
+        println!("anchor  actix-web hello-world, GET    : {:>10.0} req/s", hello.rps);
+        println!(
+            "anchor  hello-world, same requests    : {:>10.0} req/s   (the webhooks' wrk script and bodies)",
+            same.rps
+        );
+        println!("ours    signed webhooks (wrk)         : {:>10.0} req/s", hooks.rps);
+        println!("ratio   webhooks / hello-world        : {:>10.2}   (goal >= 0.3)", hooks.rps / hello.rps);
+        println!("ratio   webhooks / same requests      : {:>10.2}", hooks.rps / same.rps);
+        println!("CPU per request, µs (medians)        wrk   server  postgres   all");
+        for (name, run) in
+            [("hello-world, GET", &hello), ("hello-world, same requests", &same), ("signed webhooks", &hooks)]
+        {
+            let [client, server, database] = run.micros;
+            println!("  {name:<30} {client:>8.1} {server:>8.1} {database:>8.1} {:>8.1}", client + server + database);
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        println!(
+            "budget  0.3 of the hello-world on {cores} cores leaves {:.1} µs of CPU per webhook, all sides together",
+            cores as f64 * 1e6 / (0.3 * hello.rps)
+        );
     }
     pool.close().await;
     drop(gc);
