@@ -100,15 +100,23 @@ struct Writing {
 /// How long a writer keeps its connection without a group to write.
 const HOLD_IDLE: Duration = Duration::from_secs(1);
 
-/// A writer's connection: taken from the pool for the first group, kept while groups keep
-/// coming, given back after [`HOLD_IDLE`] without one or after any failure (the pool then
-/// tests it, and replaces it if broken).
+/// While a writer holds a connection, Postgres plans each of its statements once for the
+/// connection (a generic plan) instead of for each execution. By default it plans the
+/// one-statement write again for every group of fewer than about ten requests, because
+/// the plan made for those few rows looks cheaper: under `wrk -c16` that planning took
+/// about a third of Postgres's CPU per webhook. The writers' statements look rows up by key
+/// whatever the group's size, so one plan serves them all.
+const GENERIC_PLANS: &str = "SET plan_cache_mode = force_generic_plan";
+const DEFAULT_PLANS: &str = "RESET plan_cache_mode";
+
+/// A writer's connection: taken from the pool for the first group (set to
+/// [`GENERIC_PLANS`], which also tests it), kept while groups keep coming, given back after
+/// [`HOLD_IDLE`] without one or after any failure, with the default planning restored. One
+/// whose reset fails, or that was lost, is closed instead: its setting never reaches the
+/// pool's other users.
 struct Held {
     pool: PgPool,
     conn: Option<PoolConnection<Postgres>>,
-    /// The last connection was lost: the pool's idle ones may be gone too (a restart closes
-    /// them all), so each one taken is tested before use.
-    suspect: bool,
 }
 
 impl Held {
@@ -117,29 +125,40 @@ impl Held {
             Some(conn) => return Ok(conn),
             slot => slot,
         };
-        // One more try than the pool has connections: enough to pass every dead one (each
-        // is closed when given back) and reach a newly opened one.
+        // One more try than the pool has connections: enough to pass every dead one (a
+        // restart closes them all) and reach a newly opened one.
         let mut tries = self.pool.options().get_max_connections() + 1;
         let conn = loop {
             let mut conn = self.pool.acquire().await?;
             tries -= 1;
-            if !self.suspect {
-                break conn;
-            }
-            match sqlx::Connection::ping(&mut *conn).await {
-                Ok(()) => break conn,
-                Err(e) if tries == 0 => return Err(e),
-                Err(_) => continue,
+            match sqlx::query(GENERIC_PLANS).execute(&mut *conn).await {
+                Ok(_) => break conn,
+                Err(e) => {
+                    conn.close_on_drop();
+                    if tries == 0 {
+                        return Err(e);
+                    }
+                }
             }
         };
-        self.suspect = false;
         Ok(slot.insert(conn))
     }
 
     /// Gives the connection back; `lost` when it failed for want of a connection.
-    fn release(&mut self, lost: bool) {
-        self.conn = None;
-        self.suspect |= lost;
+    async fn give_back(&mut self, lost: bool) {
+        let Some(mut conn) = self.conn.take() else { return };
+        if lost || sqlx::query(DEFAULT_PLANS).execute(&mut *conn).await.is_err() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl Drop for Held {
+    /// A writer that stops holding a connection (the service stopping) closes it.
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            conn.close_on_drop();
+        }
     }
 }
 
@@ -150,14 +169,14 @@ async fn writer(
     group_max: usize,
     shutdown: CancellationToken,
 ) {
-    let mut held = Held { pool, conn: None, suspect: false };
+    let mut held = Held { pool, conn: None };
     loop {
         let group = {
             let mut rx = rx.lock().await;
             let first = tokio::select! {
                 s = rx.recv() => s,
                 _ = tokio::time::sleep(HOLD_IDLE), if held.conn.is_some() => {
-                    held.release(false);
+                    held.give_back(false).await;
                     continue;
                 }
                 _ = shutdown.cancelled() => {
@@ -235,7 +254,7 @@ async fn write_all(
             Err(e) => Err(e.into()),
         };
         if let Err(e) = &result {
-            held.release(is_lost_connection(e));
+            held.give_back(is_lost_connection(e)).await;
         }
         match result {
             Err(e) if attempt < 2 && is_retryable(&e) => tokio::time::sleep(Duration::from_millis(5 << attempt)).await,
@@ -422,6 +441,40 @@ mod tests {
             .map(|_| crate::adapters::parse_json(record.clone(), &testing::ctx(&platform)).unwrap())
             .collect();
         Submission { platform, items, trace: None, reply: oneshot::channel().0 }
+    }
+
+    async fn plan_cache_mode(conn: &mut sqlx::PgConnection) -> (String, i32) {
+        sqlx::query_as("SELECT current_setting('plan_cache_mode'), pg_backend_pid()").fetch_one(conn).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_writer_plans_once_while_it_holds_a_connection_and_never_hands_the_setting_on() {
+        let (pool, _db) = testing::database().await;
+        // One connection, so the pool can only hand out the one the writer had.
+        let one = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with((*pool.connect_options()).clone())
+            .await
+            .unwrap();
+        let mut held = Held { pool: one.clone(), conn: None };
+
+        let (mode, writer) = plan_cache_mode(held.get().await.unwrap()).await;
+        assert_eq!(mode, "force_generic_plan");
+        held.give_back(false).await;
+        let (mode, next) = plan_cache_mode(&mut one.acquire().await.unwrap()).await;
+        assert_eq!((mode.as_str(), next), ("auto", writer), "given back as found, and reused");
+
+        let (_, writer) = plan_cache_mode(held.get().await.unwrap()).await;
+        held.give_back(true).await;
+        let (mode, next) = plan_cache_mode(&mut one.acquire().await.unwrap()).await;
+        assert_eq!(mode, "auto");
+        assert_ne!(next, writer, "a lost connection is closed, not given back");
+
+        let (_, writer) = plan_cache_mode(held.get().await.unwrap()).await;
+        drop(held);
+        let (mode, next) = plan_cache_mode(&mut one.acquire().await.unwrap()).await;
+        assert_eq!(mode, "auto");
+        assert_ne!(next, writer, "a writer that stops closes its connection");
     }
 
     #[test]
