@@ -103,7 +103,7 @@ async fn reset_ours(pool: &sqlx::PgPool) -> anyhow::Result<()> {
 }
 
 /// One `wrk` run: its rate, and the CPU time each side spent per request (µs): the
-/// client (`wrk`, with its script's start-up), the server, the database cluster.
+/// client (`wrk`, without its script's start-up), the server, the database cluster.
 struct Run {
     rps: f64,
     micros: [f64; 3],
@@ -143,9 +143,11 @@ impl Cpu {
 }
 
 /// Runs `wrk` with `args` (every answer must be 2xx, for `seconds`) against `server`,
-/// whose database cluster lives in `data_dir`.
-fn measured(args: &[&str], seconds: u64, server: u32, data_dir: &std::path::Path) -> anyhow::Result<Run> {
-    let before = Cpu::now(server, data_dir)?;
+/// whose database cluster lives in `data_dir`; `startup` seconds of the client's CPU time
+/// are its start-up, not its requests (see [`script_startup`]).
+fn measured(args: &[&str], seconds: u64, startup: f64, server: u32, data_dir: &std::path::Path) -> anyhow::Result<Run> {
+    let mut before = Cpu::now(server, data_dir)?;
+    before.client += startup;
     let (rps, text) = wrk(args).ok_or_else(|| anyhow::anyhow!("wrk failed"))?;
     anyhow::ensure!(!text.contains("Non-2xx"), "errors under load ({args:?}):\n{text}");
     // "  123456 requests in 8.00s, ...": the count; the rate times the duration without it.
@@ -155,6 +157,22 @@ fn measured(args: &[&str], seconds: u64, server: u32, data_dir: &std::path::Path
         .unwrap_or(rps * seconds as f64);
     let micros = Cpu::now(server, data_dir)?.micros_since(&before, requests);
     Ok(Run { rps, micros })
+}
+
+/// The CPU time a scripted `wrk` spends loading its requests before it sends any: `wrk`
+/// with the script arguments `script_args` for one second against a socket that accepts
+/// connections (the kernel does) and never answers, so no request is served and all the
+/// client does is start.
+fn script_startup(script: &str, script_args: &[&str]) -> anyhow::Result<f64> {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}/", silent.local_addr()?);
+    let missing = || anyhow::anyhow!("no CPU time in /proc");
+    let before = children_cpu_seconds().ok_or_else(missing)?;
+    let run: Vec<&str> =
+        ["-t2", "-c2", "-d1s", "-s", script, &url, "--"].into_iter().chain(script_args.iter().copied()).collect();
+    let status = Command::new("wrk").args(&run).output()?.status;
+    anyhow::ensure!(status.success(), "wrk failed to start: {status}");
+    Ok(children_cpu_seconds().ok_or_else(missing)? - before)
 }
 
 /// Reads the request's body (actix-web closes a connection whose body was left unread).
@@ -273,6 +291,7 @@ async fn main() -> anyhow::Result<()> {
             hello_runs.push(measured(
                 &["-t2", "-c", &conns, "-d", &duration, &hello_url],
                 args.seconds,
+                0.0,
                 this,
                 &data_dir,
             )?);
@@ -294,10 +313,11 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             let path = file.path().display().to_string();
+            let startup = script_startup(&script, &[&path, "2", "Gigcover-Signature"])?;
             let signed = |url: &str, server: u32| {
                 let run =
                     ["-t2", "-c", &conns, "-d", &duration, "-s", &script, url, "--", &path, "2", "Gigcover-Signature"];
-                measured(&run, args.seconds, server, &data_dir)
+                measured(&run, args.seconds, startup, server, &data_dir)
             };
             same_runs.push(signed(&hello_url, this)?);
             let hooks = signed(&hook_url, gigcover)?;
@@ -342,17 +362,12 @@ async fn main() -> anyhow::Result<()> {
         println!("ours    signed webhooks (wrk)         : {:>10.0} req/s", hooks.rps);
         println!("ratio   webhooks / hello-world GET    : {:>10.2}   (goal >= 0.3)", hooks.rps / hello.rps);
         println!("ratio   webhooks / same requests      : {:>10.2}", hooks.rps / same.rps);
-        // A scripted wrk's column includes loading its signed requests (in each thread).
-        println!("CPU per request, µs (medians)        wrk   server  postgres      sum   cores busy");
+        println!("CPU per request, µs (medians)        wrk   server  postgres      sum");
         for (name, run) in
             [("hello-world, GET", &hello), ("hello-world, same requests", &same), ("signed webhooks", &hooks)]
         {
             let [client, server, database] = run.micros;
-            let sum = client + server + database;
-            println!(
-                "  {name:<30} {client:>8.1} {server:>8.1} {database:>8.1} {sum:>8.1} {:>8.2}",
-                sum * run.rps / 1e6
-            );
+            println!("  {name:<30} {client:>8.1} {server:>8.1} {database:>8.1} {:>8.1}", client + server + database);
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         println!(
