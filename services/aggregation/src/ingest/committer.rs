@@ -184,6 +184,8 @@ async fn writer(
             let first = tokio::select! {
                 s = rx.recv() => s,
                 _ = tokio::time::sleep(HOLD_IDLE), if held.conn.is_some() => {
+                    // The queue is free for the other writers while the connection goes back.
+                    drop(rx);
                     held.give_back(false).await;
                     continue;
                 }
