@@ -170,8 +170,8 @@ fn script_startup(script: &str, script_args: &[&str]) -> anyhow::Result<f64> {
     let before = children_cpu_seconds().ok_or_else(missing)?;
     let run: Vec<&str> =
         ["-t2", "-c2", "-d1s", "-s", script, &url, "--"].into_iter().chain(script_args.iter().copied()).collect();
-    let status = Command::new("wrk").args(&run).output()?.status;
-    anyhow::ensure!(status.success(), "wrk failed to start: {status}");
+    let (rps, text) = wrk(&run).ok_or_else(|| anyhow::anyhow!("wrk failed to start"))?;
+    anyhow::ensure!(rps == 0.0, "the silent socket answered:\n{text}");
     Ok(children_cpu_seconds().ok_or_else(missing)? - before)
 }
 
