@@ -73,14 +73,24 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let crypto: CryptoSettings = ctx.config.section("crypto")?;
     let sealer = Sealer::from_settings(&crypto, ctx.settings.environment.is_production())?;
     let metrics = metrics::IngestMetrics::new();
-    let (committer, writers) = ingest::committer::Committer::start(
+    let stored = Arc::new(tokio::sync::Notify::new());
+    let (inbox, writers) = webhooks::inbox::Inbox::start(
         ctx.pool.clone(),
-        metrics.clone(),
         settings.committers,
         settings.group_max,
+        Arc::clone(&stored),
         ctx.shutdown.clone(),
     );
     let directory = Arc::new(platforms::directory::Directory::new(ctx.pool.clone(), sealer));
+    let applier = webhooks::apply::Applier {
+        pool: ctx.pool.clone(),
+        directory: Arc::clone(&directory),
+        metrics: metrics.clone(),
+        max_webhooks: settings.apply_max_webhooks,
+        max_bytes: settings.apply_max_bytes,
+        future_tolerance: chrono::Duration::seconds(settings.future_tolerance_secs),
+        linger: Duration::from_millis(settings.apply_linger_ms),
+    };
     let late_attribution = accounts::late_attribution::run(
         ctx.pool.clone(),
         Arc::clone(&directory),
@@ -90,7 +100,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
     let state = web::Data::new(state::IngestState {
         pool: ctx.pool.clone(),
         directory,
-        committer,
+        inbox,
         metrics,
         settings: settings.clone(),
     });
@@ -101,6 +111,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         feed.listener,
         Box::pin(retention::run(ctx.pool.clone(), settings, ctx.shutdown.clone())) as _,
         Box::pin(late_attribution),
+        Box::pin(applier.run(stored, ctx.shutdown.clone())),
     ];
     background.extend(writers);
     Ok(ServiceRoutes {

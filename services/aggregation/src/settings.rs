@@ -21,15 +21,21 @@ pub struct AggregationSettings {
     pub webhook_dedup_days: i64,
     /// How long a link code stays valid.
     pub link_code_ttl_minutes: i64,
-    /// Concurrent writers grouping webhooks into shared commits. Their commits queue on the
-    /// platform's status row and the feed's lock, so more writers mean smaller groups and
-    /// more Postgres work per webhook, not more throughput: under `wrk -c64`, 2 writers
-    /// took about as many webhooks a second as 1 and about a sixth more than 4 (`bench/ingest.sh`
-    /// with `GIGCOVER_AGGREGATION__COMMITTERS` set to each); 2 keeps one slow group from
-    /// holding up the rest.
+    /// Concurrent writers storing webhooks in the inbox, each request group in one commit.
+    /// One writer makes the largest groups (requests gather while its commit syncs): under
+    /// `wrk -c64` it stored and applied about a tenth more webhooks a second than two
+    /// (`bench/ingest.sh` with `GIGCOVER_AGGREGATION__COMMITTERS` set to each).
     pub committers: usize,
-    /// Most webhook requests in one commit.
+    /// Most webhook requests in one commit into the inbox.
     pub group_max: usize,
+    /// Most stored webhooks applied in one transaction.
+    pub apply_max_webhooks: i64,
+    /// Most stored webhook bytes applied in one transaction (one webhook is always taken).
+    pub apply_max_bytes: i64,
+    /// How long the applier, woken by a stored webhook, waits for more before applying: a
+    /// webhook's records reach the worker's activities this much later, and under load
+    /// each applying transaction is larger (cheaper per webhook).
+    pub apply_linger_ms: u64,
     /// How often the held activity of linked accounts is swept for what a link could not
     /// see (written while the link was being made); see `accounts::late_attribution`.
     pub held_sweep_secs: u64,
@@ -46,8 +52,11 @@ impl Default for AggregationSettings {
             raw_retention_days: 400,
             webhook_dedup_days: 30,
             link_code_ttl_minutes: 72 * 60,
-            committers: 2,
+            committers: 1,
             group_max: 512,
+            apply_max_webhooks: 2000,
+            apply_max_bytes: 16 * 1024 * 1024,
+            apply_linger_ms: 200,
             held_sweep_secs: 30,
         }
     }

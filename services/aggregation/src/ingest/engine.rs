@@ -319,7 +319,7 @@ pub async fn write(
 
     if columns.len() > 0 {
         let query = sqlx::query_as(concat!(
-            insert_activities!(""),
+            insert_activities!(),
             " ON CONFLICT (platform_id, external_id) DO UPDATE SET
                  worker_id = CASE WHEN activities.worker_ref = EXCLUDED.worker_ref AND activities.worker_id IS NOT NULL
                                   THEN activities.worker_id ELSE EXCLUDED.worker_id END,
@@ -364,7 +364,7 @@ async fn insert_new(
         Some(inserted) => inserted,
         None => {
             let query = sqlx::query_as(concat!(
-                insert_activities!(""),
+                insert_activities!(),
                 " ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING external_id, worker_id"
             ))
             .bind(platform.id.as_str());
@@ -401,7 +401,7 @@ async fn insert_all_new(
     }
     let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
     let query =
-        sqlx::query_as(concat!(insert_activities!(""), " RETURNING external_id, worker_id")).bind(platform.id.as_str());
+        sqlx::query_as(concat!(insert_activities!(), " RETURNING external_id, worker_id")).bind(platform.id.as_str());
     match columns.bind_to(query).fetch_all(&mut *savepoint).await {
         Ok(inserted) => {
             savepoint.commit().await?;

@@ -7,7 +7,6 @@ use sqlx::PgConnection;
 
 use super::engine::{Counts, ItemStatus, Outcome};
 use super::events::activity_changed;
-use super::sql::{insert_archive, upsert_status};
 use crate::adapters::{Accepted, RawRecord};
 use crate::platforms::directory::PlatformInfo;
 
@@ -21,7 +20,7 @@ pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<It
 }
 
 /// The records as NDJSON, and how many there are.
-pub(super) fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord>) -> (i32, Vec<u8>) {
+pub fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord>) -> (i32, Vec<u8>) {
     let mut body = Vec::with_capacity(64 * 1024);
     let mut records = 0i32;
     for raw in raws {
@@ -31,6 +30,9 @@ pub(super) fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord>) -> (i32, Vec
     }
     (records, body)
 }
+
+const INSERT_ARCHIVE: &str =
+    "INSERT INTO raw_archive (platform_id, source, records, body) SELECT $1, $2, $3, $4 WHERE $3 > 0";
 
 /// Stores the accepted records, as read (known fields only), as NDJSON (PostgreSQL
 /// compresses the column).
@@ -44,18 +46,12 @@ pub async fn archive<'a>(
     if records == 0 {
         return Ok(());
     }
-    sqlx::query(insert_archive!("$1", "$2", "$3", "$4", "true"))
-        .bind(platform.id.as_str())
-        .bind(source)
-        .bind(records)
-        .bind(body)
-        .execute(conn)
-        .await?;
+    sqlx::query(INSERT_ARCHIVE).bind(platform.id.as_str()).bind(source).bind(records).bind(body).execute(conn).await?;
     Ok(())
 }
 
 /// Stores `raws` as [`archive`] does and moves the platform's ingestion status forward, in
-/// one statement (a round trip less for each webhook group). The status row stays locked
+/// one statement (a round trip less for each write). The status row stays locked
 /// until the commit, so call this at the end of a write.
 pub async fn record_status<'a>(
     conn: &mut PgConnection,
@@ -66,22 +62,47 @@ pub async fn record_status<'a>(
     last_end: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<()> {
     let (records, body) = ndjson(raws);
-    sqlx::query(concat!(
-        "WITH archived AS (",
-        insert_archive!("$1", "$2", "$3", "$4", "true"),
-        ") ",
-        upsert_status!("$1", "$5", "$6", "$7", "true")
-    ))
+    sqlx::query(
+        "WITH archived AS (
+             INSERT INTO raw_archive (platform_id, source, records, body) SELECT $1, $2, $3, $4 WHERE $3 > 0
+         )
+         INSERT INTO ingestion_status AS s (platform_id, last_received_at, last_event_end_at, accepted_total, rejected_total,
+                                            inserted_total, updated_total, unchanged_total, retracted_total,
+                                            pending_total, duplicates_total)
+         VALUES ($1, now(), $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (platform_id) DO UPDATE SET
+             last_received_at = now(),
+             last_event_end_at = GREATEST(s.last_event_end_at, EXCLUDED.last_event_end_at),
+             accepted_total = s.accepted_total + EXCLUDED.accepted_total,
+             rejected_total = s.rejected_total + EXCLUDED.rejected_total,
+             inserted_total = s.inserted_total + EXCLUDED.inserted_total,
+             updated_total = s.updated_total + EXCLUDED.updated_total,
+             unchanged_total = s.unchanged_total + EXCLUDED.unchanged_total,
+             retracted_total = s.retracted_total + EXCLUDED.retracted_total,
+             pending_total = s.pending_total + EXCLUDED.pending_total,
+             duplicates_total = s.duplicates_total + EXCLUDED.duplicates_total",
+    )
     .bind(platform.id.as_str())
     .bind(source)
     .bind(records)
     .bind(body)
     .bind(last_end)
-    .bind(i64::try_from(counts.accepted()).unwrap_or(i64::MAX))
-    .bind(i64::try_from(counts.rejected).unwrap_or(i64::MAX))
+    .bind(total(counts.accepted()))
+    .bind(total(counts.rejected))
+    .bind(total(counts.inserted))
+    .bind(total(counts.updated))
+    .bind(total(counts.unchanged))
+    .bind(total(counts.retracted))
+    .bind(total(counts.pending))
+    .bind(total(counts.duplicates))
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A count as a column's `bigint`.
+fn total(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// `activity.changed` for each worker touched; `trace_of(i)` is the trace of input record `i`.

@@ -10,18 +10,11 @@
 //!   unlinked accounts' activity is held (no worker) until a link arrives.
 //! - Every change of a worker's activities is announced as `activity.changed` with the
 //!   worker's local days it touched, in the same transaction.
-//!
-//! One shortcut: a webhook group whose records are all new, where none of these rules has
-//! anything to decide, is written by `one_statement` in one statement, with the same SQL
-//! (`sql`) and the same rows; it declines, writing nothing, whenever a rule would matter.
 
-pub mod committer;
 pub mod engine;
 pub mod events;
 pub mod finish;
-mod one_statement;
 mod partials;
 mod replays;
 mod rows;
 mod sql;
-mod worker_links;

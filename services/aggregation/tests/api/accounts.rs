@@ -203,7 +203,7 @@ async fn activity_written_while_its_account_is_being_linked_is_attributed_all_th
         blocker.commit().await.unwrap();
     };
     let (written, ()) = tokio::join!(write, link_meanwhile);
-    assert_eq!(written.status(), 200);
+    assert_eq!(written.status(), 202);
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while h.activities(&worker).await.is_empty() {

@@ -72,9 +72,30 @@ impl Harness {
         Platform { id: id.to_owned(), secret: body["webhook_secret"]["secret"].as_str().unwrap().to_owned() }
     }
 
-    /// Posts `body` as a webhook of `platform`, signed now with its secret.
+    /// Posts `body` as a webhook of `platform`, signed now with its secret; once it is
+    /// stored (202), waits until it is applied.
     pub async fn webhook(&self, platform: &Platform, body: &Value) -> Response {
-        self.webhook_signed(&platform.id, &platform.secret, body, chrono::Utc::now().timestamp()).await
+        let res = self.webhook_signed(&platform.id, &platform.secret, body, chrono::Utc::now().timestamp()).await;
+        if res.status() == 202 {
+            self.applied().await;
+        }
+        res
+    }
+
+    /// Waits until every stored webhook is applied (or kept with its failure).
+    pub async fn applied(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.count("SELECT count(*) FROM aggregation.webhook_inbox WHERE failed_at IS NULL").await > 0 {
+            assert!(std::time::Instant::now() < deadline, "stored webhooks were not applied within 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The platform's ingestion status (as ops).
+    pub async fn status(&self, platform: &str) -> Value {
+        let res = self.ops(self.get(&format!("/v1/platforms/{platform}/ingestion"))).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
     }
 
     pub async fn webhook_signed(&self, platform_id: &str, secret: &str, body: &Value, t: i64) -> Response {

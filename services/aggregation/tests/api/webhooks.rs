@@ -1,5 +1,6 @@
-//! Signed webhooks: stored once, replays harmless, corrections versioned, retractions
-//! withdrawn, and every kind of bad input refused precisely with nothing written.
+//! Signed webhooks: stored before the 202 and applied once, in order, replays harmless,
+//! corrections versioned, retractions withdrawn, a webhook that cannot be applied kept
+//! aside, and every kind of bad input refused precisely with nothing written.
 
 use serde_json::{Value, json};
 
@@ -14,11 +15,16 @@ async fn a_gig_is_stored_once_and_a_replayed_event_changes_nothing() {
     event["event_id"] = json!("delivery-1");
 
     let res = h.webhook(&p, &event).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!((body["received"].clone(), body["inserted"].clone()), (json!(1), json!(1)));
-    let again: Value = h.webhook(&p, &event).await.json().await.unwrap();
-    assert_eq!(again["duplicates"], 1, "{again}");
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"received": 1}));
+    assert_eq!(h.status("eats").await["outcomes"]["inserted"], 1);
+    assert_eq!(h.webhook(&p, &event).await.status(), 202);
+    let status = h.status("eats").await;
+    assert_eq!(
+        (status["outcomes"]["inserted"].clone(), status["outcomes"]["duplicates"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(status["accepted_total"], 1, "a replay is not taken in again: {status}");
     assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 1);
 
     let acts = h.activities(&worker).await;
@@ -34,12 +40,12 @@ async fn a_gig_is_stored_once_and_a_replayed_event_changes_nothing() {
 
 #[tokio::test]
 async fn a_webhook_is_stored_after_the_database_closed_every_connection_of_the_service() {
-    // One writer, so the second webhook meets the connection the first one left it.
+    // One writer (as by default), so the second webhook meets the connection the first one left it.
     let h = Harness::start_with(|c| c.with("aggregation.committers", 1)).await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     h.link_new_worker("eats", "w1").await;
     let first = h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50")).await;
-    assert_eq!(first.status(), 200);
+    assert_eq!(first.status(), 202);
     // The writer keeps its connection between groups; the server now closes it (as on a
     // failover or an administrator's restart), with every other connection of the service.
     let mut admin = h.pool.acquire().await.unwrap();
@@ -65,15 +71,12 @@ async fn a_webhook_is_stored_after_the_database_closed_every_connection_of_the_s
 
     let second = h.webhook(&p, &gig("g2", "w1", "2026-11-02T09:00:00Z", "2026-11-02T09:30:00Z", "6.00")).await;
     let status = second.status();
-    let body: Value = second.json().await.unwrap();
-    assert_eq!((status.as_u16(), body["inserted"].clone()), (200, json!(1)), "{body}");
-    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 2);
+    assert_eq!(status, 202, "{}", second.text().await.unwrap());
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 2, "stored, and applied");
 }
 
 #[tokio::test]
 async fn new_events_and_records_without_event_ids_are_stored_alike() {
-    // Records with fresh event ids are written in one statement; records without one take
-    // the general write. Both must leave the same rows behind.
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
@@ -81,8 +84,7 @@ async fn new_events_and_records_without_event_ids_are_stored_alike() {
     fresh["event_id"] = json!("delivery-1");
     let plain = gig("g2", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
     for event in [&fresh, &plain] {
-        let body: Value = h.webhook(&p, event).await.json().await.unwrap();
-        assert_eq!((body["received"].clone(), body["inserted"].clone()), (json!(1), json!(1)), "{body}");
+        assert_eq!(h.webhook(&p, event).await.status(), 202);
     }
     let rows: Vec<Value> = sqlx::query_scalar(
         "SELECT to_jsonb(a) - 'external_id' - 'recorded_at' FROM aggregation.activities a ORDER BY external_id",
@@ -113,21 +115,19 @@ async fn new_events_and_records_without_event_ids_are_stored_alike() {
 
 #[tokio::test]
 async fn the_same_event_delivered_many_times_at_once_is_stored_once() {
-    // Concurrent deliveries land in different writers' groups: one stores the event, every
-    // other sees it as a replay (or meets its insert and takes the general write).
+    // Concurrent deliveries are all stored; applying them takes the event in once and
+    // skips every other as a replay.
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
     let mut event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
     event["event_id"] = json!("delivery-1");
-    let answers = futures::future::join_all((0..24).map(|_| async {
-        let res = h.webhook(&p, &event).await;
-        assert_eq!(res.status(), 200);
-        res.json::<Value>().await.unwrap()
+    futures::future::join_all((0..24).map(|_| async {
+        assert_eq!(h.webhook(&p, &event).await.status(), 202);
     }))
     .await;
-    let total = |field: &str| answers.iter().map(|a| a[field].as_u64().unwrap()).sum::<u64>();
-    assert_eq!((total("inserted"), total("duplicates")), (1, 23), "{answers:?}");
+    let outcomes = h.status("eats").await["outcomes"].clone();
+    assert_eq!((outcomes["inserted"].clone(), outcomes["duplicates"].clone()), (json!(1), json!(23)), "{outcomes}");
     assert_eq!(h.activities(&worker).await.len(), 1);
     assert_eq!(h.changes().await.len(), 1);
     assert_eq!(h.count("SELECT count(*) FROM aggregation.raw_archive").await, 1);
@@ -145,7 +145,7 @@ async fn linking_and_unlinking_between_webhooks_attributes_each_record_to_the_li
         let (h, p) = (&h, &p);
         async move {
             let res = h.webhook(p, &event).await;
-            assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+            assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
         }
     };
     send("g1", 2).await; // not linked yet: held
@@ -179,33 +179,28 @@ async fn a_correction_is_a_new_version_and_a_retraction_withdraws_it() {
     let worker = h.link_new_worker("eats", "w1").await;
     h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50")).await;
     // The same content again (as a fresh delivery without an event id) changes nothing.
-    let same: Value = h
-        .webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.5"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(same["unchanged"], 1, "{same}");
+    h.webhook(&p, &gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.5")).await;
+    assert_eq!(h.status("eats").await["outcomes"]["unchanged"], 1);
+    assert_eq!(h.changes().await.len(), 1, "nothing to announce");
     // A corrected fare and time: a new version, the old kept; both days announced.
-    let fixed: Value = h
-        .webhook(&p, &gig("g1", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:40:00Z", "9.00"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(fixed["updated"], 1, "{fixed}");
+    h.webhook(&p, &gig("g1", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:40:00Z", "9.00")).await;
+    assert_eq!(h.status("eats").await["outcomes"]["updated"], 1);
     let acts = h.activities(&worker).await;
     assert_eq!((acts[0]["pay"].clone(), acts[0]["version"].clone()), (json!("9.00"), json!(2)));
     assert_eq!(h.count("SELECT count(*) FROM aggregation.activity_history WHERE version = 1").await, 1);
     let last = h.changes().await.pop().unwrap();
     assert_eq!(last["days"], json!(["2026-11-02", "2026-11-03"]));
 
-    let gone: Value = h.webhook(&p, &json!({"id": "g1", "retracted": true})).await.json().await.unwrap();
-    assert_eq!(gone["retracted"], 1, "{gone}");
+    h.webhook(&p, &json!({"id": "g1", "retracted": true})).await;
+    assert_eq!(h.status("eats").await["outcomes"]["retracted"], 1);
     assert!(h.activities(&worker).await.is_empty(), "a retracted activity leaves the worker's hours");
     assert_eq!(h.changes().await.pop().unwrap()["days"], json!(["2026-11-03"]));
+    // A retraction of an activity never sent is valid in itself: stored, then refused when
+    // applied (nothing to withdraw), which the platform's status counts.
     let unknown = h.webhook(&p, &json!({"id": "never-sent", "retracted": true})).await;
-    assert_eq!(unknown.status(), 422);
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(h.status("eats").await["rejected_total"], 1);
+    assert_eq!(h.changes().await.len(), 3, "nothing announced for it");
 }
 
 #[tokio::test]
@@ -238,6 +233,7 @@ async fn bad_signatures_are_refused_and_nothing_is_written() {
     let nowhere = h.webhook_signed("no-such-platform", &p.secret, &event, now).await;
     assert_eq!(nowhere.status(), 404);
     assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 0);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.webhook_inbox").await, 0, "nothing stored");
 }
 
 #[tokio::test]
@@ -284,6 +280,138 @@ async fn invalid_events_are_refused_precisely_and_none_is_written() {
     let huge = json!({"id": "g1", "padding": "x".repeat(1_100_000)});
     assert_eq!(h.webhook(&p, &huge).await.status(), 413);
     assert_eq!(h.count("SELECT count(*) FROM aggregation.activities").await, 0);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.webhook_inbox").await, 0, "nothing stored");
+}
+
+/// Holds the inbox's lock, as an applier does, so stored webhooks wait.
+async fn hold_the_inbox(h: &Harness) -> sqlx::pool::PoolConnection<sqlx::Postgres> {
+    let mut conn = h.pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtext('aggregation.webhook_inbox'))").execute(&mut *conn).await.unwrap();
+    conn
+}
+
+async fn release_the_inbox(mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>) {
+    sqlx::query("SELECT pg_advisory_unlock(hashtext('aggregation.webhook_inbox'))").execute(&mut *conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stored_webhook_is_pending_in_the_status_until_applied_and_webhooks_apply_in_the_order_received() {
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    let lock = hold_the_inbox(&h).await;
+    let now = chrono::Utc::now().timestamp();
+    // The same gig three times, corrected twice: the last one received must win.
+    for pay in ["5.00", "6.00", "7.00"] {
+        let mut event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", pay);
+        event["customer"] = json!({"name": "Erika Mustermann", "phone": "+49 170 1234567"});
+        let res = h.webhook_signed(&p.id, &p.secret, &event, now).await;
+        assert_eq!(res.status(), 202);
+    }
+    let stored: Vec<String> = sqlx::query_scalar("SELECT convert_from(records, 'UTF8') FROM aggregation.webhook_inbox")
+        .fetch_all(&h.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored.iter().all(|r| r.contains("\"g1\"") && !r.contains("Erika") && !r.contains("1234567")),
+        "{stored:?}"
+    );
+    let status = h.status("eats").await;
+    assert_eq!(status["pending_webhooks"], 3, "{status}");
+    assert!(status["oldest_pending_received_at"].is_string(), "{status}");
+    assert_eq!(status["outcomes"]["inserted"], 0);
+    assert!(h.activities(&worker).await.is_empty(), "not applied while the inbox is held");
+
+    release_the_inbox(lock).await;
+    h.applied().await;
+    let acts = h.activities(&worker).await;
+    assert_eq!((acts.len(), acts[0]["pay"].clone()), (1, json!("7.00")), "{acts:?}");
+    let status = h.status("eats").await;
+    assert_eq!(
+        (status["pending_webhooks"].clone(), status["oldest_pending_received_at"].clone()),
+        (json!(0), Value::Null)
+    );
+    assert_eq!((status["outcomes"]["inserted"].clone(), status["outcomes"]["updated"].clone()), (json!(1), json!(2)));
+}
+
+#[tokio::test]
+async fn a_webhook_stored_by_another_instance_or_before_a_crash_is_applied_once() {
+    let h = Harness::start().await;
+    h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    // Stored and answered, then the process died before applying it: only the row is left.
+    let mut records =
+        serde_json::to_vec(&gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50")).unwrap();
+    records.push(b'\n');
+    sqlx::query("INSERT INTO aggregation.webhook_inbox (platform_id, received_at, records) VALUES ('eats', now(), $1)")
+        .bind(records)
+        .execute(&h.pool)
+        .await
+        .unwrap();
+    // No wake-up came with it: the applier finds it on its own.
+    h.applied().await;
+    assert_eq!(h.activities(&worker).await.len(), 1);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.webhook_inbox").await, 0);
+    assert_eq!(h.changes().await.len(), 1);
+    assert_eq!(h.status("eats").await["outcomes"]["inserted"], 1);
+}
+
+#[tokio::test]
+async fn a_webhook_that_cannot_be_applied_is_kept_with_its_failure_and_the_others_are_applied() {
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    // A fault of our own that no retry mends: the database refuses one record.
+    for statement in [
+        "CREATE FUNCTION aggregation.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.external_id = 'poison' THEN RAISE EXCEPTION 'poisoned record'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_poison BEFORE INSERT ON aggregation.activities
+         FOR EACH ROW EXECUTE FUNCTION aggregation.refuse_poison()",
+    ] {
+        sqlx::query(statement).execute(&h.pool).await.unwrap();
+    }
+    // Stored together, so they are applied together first.
+    let lock = hold_the_inbox(&h).await;
+    let now = chrono::Utc::now().timestamp();
+    for id in ["before", "poison", "after"] {
+        let event = gig(id, "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5");
+        assert_eq!(h.webhook_signed(&p.id, &p.secret, &event, now).await.status(), 202);
+    }
+    release_the_inbox(lock).await;
+    h.applied().await;
+
+    let applied: Vec<Value> = h.activities(&worker).await.iter().map(|a| a["external_id"].clone()).collect();
+    assert_eq!(applied, [json!("after"), json!("before")]);
+    let kept: Vec<(Vec<u8>, String)> =
+        sqlx::query_as("SELECT records, failure FROM aggregation.webhook_inbox WHERE failed_at IS NOT NULL")
+            .fetch_all(&h.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(serde_json::from_slice::<Value>(&kept[0].0).unwrap()["id"], "poison");
+    assert!(kept[0].1.contains("poisoned record"), "{}", kept[0].1);
+    let status = h.status("eats").await;
+    assert_eq!((status["pending_webhooks"].clone(), status["failed_webhooks"].clone()), (json!(0), json!(1)));
+    assert_eq!(status["outcomes"]["inserted"], 2);
+
+    // When nothing at all can be applied, the fault is not the webhook's: it waits, and is
+    // applied once the database accepts it again.
+    sqlx::query(
+        "CREATE OR REPLACE FUNCTION aggregation.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'every record refused'; END $$",
+    )
+    .execute(&h.pool)
+    .await
+    .unwrap();
+    let event = gig("later", "w1", "2026-11-03T08:00:00Z", "2026-11-03T08:30:00Z", "5");
+    assert_eq!(h.webhook_signed(&p.id, &p.secret, &event, chrono::Utc::now().timestamp()).await.status(), 202);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let status = h.status("eats").await;
+    assert_eq!((status["pending_webhooks"].clone(), status["failed_webhooks"].clone()), (json!(1), json!(1)));
+    sqlx::query("DROP TRIGGER refuse_poison ON aggregation.activities").execute(&h.pool).await.unwrap();
+    h.applied().await;
+    assert_eq!(h.activities(&worker).await.len(), 3);
 }
 
 impl Harness {

@@ -1,0 +1,21 @@
+-- Signed webhooks whose signature and events were checked, stored before the platform
+-- is answered 202: their events as read (known fields only, NDJSON, as archived).
+-- `webhooks::apply` writes them through the one write path in large groups and deletes
+-- them in the same transaction. A row that cannot be applied alone, while others can, is
+-- kept with its failure and counted in the platform's status.
+CREATE TABLE webhook_inbox (
+    seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    platform_id text NOT NULL,
+    received_at timestamptz NOT NULL,
+    records     bytea NOT NULL,
+    traceparent text,
+    tracestate  text,
+    failed_at   timestamptz,
+    failure     text
+)
+-- A queue: every row is deleted moments after it is inserted. Vacuumed and analysed after
+-- every few thousand rows, not after a fraction of the table, so that dead rows do not
+-- pile up in front of the applier's reads and the planner knows the table's real size.
+WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
+      autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 5000,
+      autovacuum_vacuum_cost_delay = 0);

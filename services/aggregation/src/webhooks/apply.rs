@@ -1,0 +1,296 @@
+//! Applies the webhook inbox: stored webhooks, oldest first, through the one write path,
+//! many at a time. Each transaction takes the inbox's lock (one applier at a time, in every
+//! instance of the service: records of one platform stay in the order they were received),
+//! reads the oldest rows, writes their events as a batch does (`ingest::engine`, archive,
+//! status, `activity.changed` with each event's own trace), deletes the rows and commits:
+//! a row is applied exactly once, also when the process dies halfway.
+//!
+//! A group that fails for a reason other than a lost connection or a conflict is applied
+//! again row by row; a row that fails alone while others succeed is kept with its failure,
+//! and the rows after it go on. When none succeeds, nothing is set aside: the group is
+//! tried again after a pause.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use gigcover_domain::PlatformId;
+use gigcover_feed::NewEvent;
+use gigcover_telemetry::{TraceParent, context_from_trace_parent};
+use opentelemetry::trace::TraceContextExt as _;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::failures::is_retryable;
+use crate::adapters::{self, Accepted, ParseContext};
+use crate::ingest::engine::{self, Counts};
+use crate::ingest::finish;
+use crate::metrics::IngestMetrics;
+use crate::platforms::directory::{Directory, PlatformInfo};
+
+/// One applier at a time: the transaction-scoped lock on the inbox.
+const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.webhook_inbox'))";
+
+/// How often the inbox is looked at without a wake-up: rows another instance stored, or
+/// left after a failure.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Rows applied (so deleted) between two vacuums of the inbox. Autovacuum visits a database
+/// at most once a minute (`autovacuum_naptime`), and by then a busy inbox holds a million
+/// dead rows, which each read of the oldest rows would wade through.
+const VACUUM_AFTER: u64 = 20_000;
+
+/// The links a span keeps (`opentelemetry_sdk`'s default `max_links_per_span`).
+const LINKS_KEPT: usize = 128;
+
+/// Writes the stored webhooks.
+pub struct Applier {
+    pub pool: PgPool,
+    pub directory: Arc<Directory>,
+    pub metrics: IngestMetrics,
+    /// Most webhooks in one transaction.
+    pub max_webhooks: i64,
+    /// Most stored bytes in one transaction (at least one webhook is always taken).
+    pub max_bytes: i64,
+    /// As when the webhook was received (`ParseContext::future_tolerance`).
+    pub future_tolerance: chrono::Duration,
+    /// How long a wake-up waits for more webhooks before applying: the longer, the larger
+    /// each transaction and the less each webhook costs to apply, at that much latency.
+    pub linger: Duration,
+}
+
+#[derive(sqlx::FromRow)]
+struct InboxRow {
+    seq: i64,
+    platform_id: String,
+    received_at: DateTime<Utc>,
+    /// NDJSON, one event per line, as read when received.
+    records: Vec<u8>,
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+}
+
+impl InboxRow {
+    fn trace(&self) -> Option<TraceParent> {
+        self.traceparent.clone().map(|traceparent| TraceParent { traceparent, tracestate: self.tracestate.clone() })
+    }
+}
+
+/// The events of one platform in a group, in the order received.
+struct Part {
+    platform: Arc<PlatformInfo>,
+    items: Vec<Accepted>,
+    /// The row each item came from.
+    owner: Vec<usize>,
+    /// Reasons of events the adapter refused now (they passed when received).
+    refused: Vec<&'static str>,
+}
+
+/// What a committed group did for one platform, reported to the metrics after the commit.
+struct Applied {
+    platform: PlatformId,
+    counts: Counts,
+    last_end: Option<DateTime<Utc>>,
+    rejected: Vec<&'static str>,
+}
+
+impl Applier {
+    /// Applies the inbox whenever `stored` says something was stored, and every [`POLL`].
+    pub async fn run(self, stored: Arc<Notify>, shutdown: CancellationToken) {
+        let mut failures = 0i32;
+        let mut since_vacuum = 0u64;
+        loop {
+            tokio::select! {
+                _ = stored.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.linger) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            match self.drain(&shutdown, &mut since_vacuum).await {
+                Ok(()) => failures = 0,
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = format!("{e:#}"), "applying the webhook inbox failed; will retry");
+                    // The one backoff, kept short: the platforms' data waits meanwhile.
+                    let pause = Duration::from_secs(gigcover_kit::retry::backoff_secs(failures - 1).min(30) as u64);
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies groups while they come full (a backlog), then leaves the rest to the next
+    /// wake-up, so that under load each group gathers for [`Applier::linger`] first.
+    /// `since_vacuum` counts the rows applied since the inbox was last vacuumed.
+    async fn drain(&self, shutdown: &CancellationToken, since_vacuum: &mut u64) -> anyhow::Result<()> {
+        while !shutdown.is_cancelled() {
+            let applied = self.apply(None).await;
+            if let Ok(n) = applied {
+                *since_vacuum += n as u64;
+                if *since_vacuum >= VACUUM_AFTER {
+                    sqlx::query("VACUUM (ANALYZE) webhook_inbox").execute(&self.pool).await?;
+                    *since_vacuum = 0;
+                }
+            }
+            match applied {
+                Ok(n) if (n as i64) < self.max_webhooks => return Ok(()),
+                Ok(_) => {}
+                Err(e) if is_retryable(&e) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "a webhook group failed; applying its webhooks one by one"
+                    );
+                    self.one_by_one().await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the next group's webhooks alone. One that fails is kept with its failure,
+    /// provided another of the group could be applied: when none can, the fault is not in
+    /// the webhooks (the database refuses every write) and all are tried again later.
+    async fn one_by_one(&self) -> anyhow::Result<()> {
+        let seqs: Vec<i64> =
+            sqlx::query_scalar("SELECT seq FROM webhook_inbox WHERE failed_at IS NULL ORDER BY seq LIMIT $1")
+                .bind(self.max_webhooks)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut failed = Vec::new();
+        let mut applied_any = false;
+        for seq in seqs {
+            match self.apply(Some(seq)).await {
+                Ok(n) => applied_any |= n > 0,
+                Err(e) if is_retryable(&e) => return Err(e),
+                Err(e) => failed.push((seq, e)),
+            }
+        }
+        if !applied_any {
+            return match failed.into_iter().next() {
+                Some((_, e)) => Err(e.context("no stored webhook could be applied, even alone")),
+                None => Ok(()),
+            };
+        }
+        for (seq, e) in failed {
+            let failure = format!("{e:#}");
+            tracing::error!(seq, error = failure, "a stored webhook cannot be applied; kept in the inbox");
+            sqlx::query("UPDATE webhook_inbox SET failed_at = now(), failure = $2 WHERE seq = $1")
+                .bind(seq)
+                .bind(failure)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Applies the oldest webhooks not failed (only `only`, when given) in one transaction;
+    /// returns how many.
+    async fn apply(&self, only: Option<i64>) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(LOCK).execute(&mut *tx).await?;
+        let rows: Vec<InboxRow> = sqlx::query_as(
+            "SELECT seq, platform_id, received_at, records, traceparent, tracestate
+             FROM (SELECT *, sum(octet_length(records)) OVER (ORDER BY seq) AS upto
+                   FROM (SELECT * FROM webhook_inbox
+                         WHERE failed_at IS NULL AND ($3::bigint IS NULL OR seq = $3)
+                         ORDER BY seq LIMIT $1) oldest) w
+             WHERE upto - octet_length(records) < $2
+             ORDER BY seq",
+        )
+        .bind(self.max_webhooks)
+        .bind(self.max_bytes)
+        .bind(only)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let span = tracing::info_span!("webhooks.apply", otel.kind = "internal", webhooks = rows.len());
+        // Linked to the webhooks' requests, as many as a span keeps (the SDK's default).
+        for t in rows.iter().filter_map(InboxRow::trace).take(LINKS_KEPT) {
+            span.add_link(context_from_trace_parent(&t).span().span_context().clone());
+        }
+        let (events, applied) = self.write(&mut tx, &rows).instrument(span.clone()).await?;
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        sqlx::query("DELETE FROM webhook_inbox WHERE seq = ANY($1)").bind(&seqs).execute(&mut *tx).await?;
+        gigcover_feed::publish(tx, &events).instrument(span).await?;
+        for a in applied {
+            self.metrics.accepted(&a.platform, a.counts.accepted());
+            for reason in a.rejected {
+                self.metrics.rejected(&a.platform, reason);
+            }
+            if let Some(end) = a.last_end {
+                self.metrics.last_event(&a.platform, end.timestamp() as f64);
+            }
+        }
+        Ok(rows.len())
+    }
+
+    /// Writes the rows' events, each platform's as one write, in platform order (the order
+    /// every writer locks platforms' status rows in); returns the events to publish.
+    async fn write(&self, conn: &mut PgConnection, rows: &[InboxRow]) -> anyhow::Result<(Vec<NewEvent>, Vec<Applied>)> {
+        let mut parts = self.parts(rows).await?;
+        parts.sort_unstable_by(|a, b| a.platform.id.as_str().cmp(b.platform.id.as_str()));
+        let mut plain = engine::PlainInserts::per_transaction();
+        let mut events = Vec::new();
+        let mut applied = Vec::with_capacity(parts.len());
+        for part in parts {
+            let outcome = engine::write(conn, &part.platform, &part.items, &self.metrics, &mut plain).await?;
+            let mut counts = outcome.counts();
+            counts.rejected += part.refused.len() as u64;
+            let kept = finish::kept(&part.items, &outcome);
+            finish::record_status(conn, &part.platform, "webhook", kept, &counts, outcome.last_end).await?;
+            events.extend(finish::events(&part.platform, &outcome, |i| rows[part.owner[i]].trace())?);
+            let mut rejected = part.refused;
+            rejected.extend(outcome.rejected.iter().map(|(_, r)| r.code));
+            applied.push(Applied { platform: part.platform.id.clone(), counts, last_end: outcome.last_end, rejected });
+        }
+        Ok((events, applied))
+    }
+
+    /// The rows' events through their platforms' adapters, by platform.
+    async fn parts(&self, rows: &[InboxRow]) -> anyhow::Result<Vec<Part>> {
+        let mut parts: Vec<Part> = Vec::new();
+        for (r, row) in rows.iter().enumerate() {
+            let at = match parts.iter().position(|p| p.platform.id.as_str() == row.platform_id) {
+                Some(at) => at,
+                None => {
+                    let platform = self
+                        .directory
+                        .get(&row.platform_id)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("platform {} is not registered", row.platform_id))?;
+                    parts.push(Part { platform, items: Vec::new(), owner: Vec::new(), refused: Vec::new() });
+                    parts.len() - 1
+                }
+            };
+            let part = &mut parts[at];
+            let platform = Arc::clone(&part.platform);
+            let ctx =
+                ParseContext { platform: &platform, now: row.received_at, future_tolerance: self.future_tolerance };
+            for line in row.records.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let parsed = serde_json::from_slice(line)
+                    .map_err(|_| "invalid_body")
+                    .and_then(|event| adapters::parse_json(event, &ctx).map_err(|r| r.code));
+                match parsed {
+                    Ok(item) => {
+                        part.items.push(item);
+                        part.owner.push(r);
+                    }
+                    Err(reason) => part.refused.push(reason),
+                }
+            }
+        }
+        Ok(parts)
+    }
+}
