@@ -16,3 +16,4 @@ mod quotes;
 mod serve_all;
 mod shutdown;
 mod telemetry;
+mod webhook_kill;
