@@ -12,10 +12,4 @@ CREATE TABLE webhook_inbox (
     tracestate  text,
     failed_at   timestamptz,
     failure     text
-)
--- A queue: every row is deleted moments after it is inserted. Vacuumed and analysed after
--- every few thousand rows, not after a fraction of the table, so that dead rows do not
--- pile up in front of the applier's reads and the planner knows the table's real size.
-WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
-      autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 5000,
-      autovacuum_vacuum_cost_delay = 0);
+);

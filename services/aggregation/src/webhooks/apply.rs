@@ -1,15 +1,24 @@
 //! Applies the webhook inbox: stored webhooks, oldest first, through the one write path,
-//! many at a time. Each transaction takes the inbox's lock (one applier at a time, in every
-//! instance of the service: records of one platform stay in the order they were received),
-//! reads the oldest rows, writes their events as a batch does (`ingest::engine`, archive,
-//! status, `activity.changed` with each event's own trace), deletes the rows and commits:
-//! a row is applied exactly once, also when the process dies halfway.
+//! many at a time. Each transaction takes the applier's lock (one applier at a time, in
+//! every instance of the service), reads the oldest rows, writes their events as a batch
+//! does (`ingest::engine`, archive, status, `activity.changed` with each event's own
+//! trace), deletes the rows and commits: a row is applied exactly once, also when the
+//! process dies halfway.
 //!
-//! A group that fails for a reason other than a lost connection or a conflict is applied
-//! again row by row; a row that fails alone while others succeed is kept with its failure,
-//! and the rows after it go on. When none succeeds, nothing is set aside: the group is
-//! tried again after a pause.
+//! Rows are applied in the order of `seq`, which a row takes when it is inserted, not when
+//! it commits: a group being stored may hold smaller numbers than one stored already. So
+//! the writers store under a shared lock and the applier first takes it exclusively for a
+//! moment (the [`horizon`]): every number handed out before that moment is then committed
+//! or gone, and the applier reads no further. Records of one platform are applied in the
+//! order they were stored, across writers and instances.
+//!
+//! A group that fails for a reason that passes (`failures::is_retryable`) is tried again
+//! after a pause. Any other failure has the group applied again row by row: a row that the
+//! database refuses for its own data, or that fails alone while others succeed, is kept
+//! with its failure and the rows after it go on; when no row succeeds and none is at fault,
+//! nothing is set aside and the group is tried again after a pause.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,23 +33,28 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::failures::is_retryable;
+use super::failures::{is_retryable, is_the_datas_fault};
 use crate::adapters::{self, Accepted, ParseContext};
 use crate::ingest::engine::{self, Counts};
 use crate::ingest::finish;
 use crate::metrics::IngestMetrics;
 use crate::platforms::directory::{Directory, PlatformInfo};
 
-/// One applier at a time: the transaction-scoped lock on the inbox.
-const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.webhook_inbox'))";
+/// The key of the lock that lets one applier at a time read and apply the inbox
+/// (`hashtext` of it; the service's schema is `aggregation`).
+pub const APPLIER_LOCK: &str = "aggregation.webhook_inbox";
+
+/// The key of the lock the inbox's writers hold (shared) while they insert, and the
+/// applier takes exclusively to set its [`horizon`].
+pub const WRITERS_LOCK: &str = "aggregation.webhook_inbox.writers";
 
 /// How often the inbox is looked at without a wake-up: rows another instance stored, or
 /// left after a failure.
 const POLL: Duration = Duration::from_secs(1);
 
-/// Rows applied (so deleted) between two vacuums of the inbox. Autovacuum visits a database
-/// at most once a minute (`autovacuum_naptime`), and by then a busy inbox holds a million
-/// dead rows, which each read of the oldest rows would wade through.
+/// Rows applied (so deleted) between two vacuums of the inbox, by the applier. Autovacuum
+/// visits a database at most once a minute (`autovacuum_naptime`), and by then a busy
+/// inbox holds a million dead rows, which each read of the oldest rows would wade through.
 const VACUUM_AFTER: u64 = 20_000;
 
 /// The links a span keeps (`opentelemetry_sdk`'s default `max_links_per_span`).
@@ -53,7 +67,7 @@ pub struct Applier {
     pub metrics: IngestMetrics,
     /// Most webhooks in one transaction.
     pub max_webhooks: i64,
-    /// Most stored bytes in one transaction (at least one webhook is always taken).
+    /// Stored bytes in one transaction: a group ends with the webhook that reaches them.
     pub max_bytes: i64,
     /// As when the webhook was received (`ParseContext::future_tolerance`).
     pub future_tolerance: chrono::Duration,
@@ -87,6 +101,12 @@ struct Part {
     owner: Vec<usize>,
     /// Reasons of events the adapter refused now (they passed when received).
     refused: Vec<&'static str>,
+}
+
+/// The webhooks one transaction applied, and their stored size.
+struct Group {
+    webhooks: usize,
+    bytes: i64,
 }
 
 /// What a committed group did for one platform, reported to the metrics after the commit.
@@ -134,16 +154,17 @@ impl Applier {
     async fn drain(&self, shutdown: &CancellationToken, since_vacuum: &mut u64) -> anyhow::Result<()> {
         while !shutdown.is_cancelled() {
             let applied = self.apply(None).await;
-            if let Ok(n) = applied {
-                *since_vacuum += n as u64;
+            if let Ok(group) = &applied {
+                *since_vacuum += group.webhooks as u64;
                 if *since_vacuum >= VACUUM_AFTER {
                     sqlx::query("VACUUM (ANALYZE) webhook_inbox").execute(&self.pool).await?;
                     *since_vacuum = 0;
                 }
             }
             match applied {
-                Ok(n) if (n as i64) < self.max_webhooks => return Ok(()),
-                Ok(_) => {}
+                // A group cut by the byte limit ends past its half (a webhook is far smaller).
+                Ok(group) if group.webhooks as i64 >= self.max_webhooks || group.bytes >= self.max_bytes / 2 => {}
+                Ok(_) => return Ok(()),
                 Err(e) if is_retryable(&e) => return Err(e),
                 Err(e) => {
                     tracing::warn!(
@@ -157,31 +178,31 @@ impl Applier {
         Ok(())
     }
 
-    /// Applies the next group's webhooks alone. One that fails is kept with its failure,
-    /// provided another of the group could be applied: when none can, the fault is not in
-    /// the webhooks (the database refuses every write) and all are tried again later.
+    /// Applies the next group's webhooks alone. One the database refuses for its own data,
+    /// or that fails while another of the group is applied, is kept with its failure; when
+    /// none can be applied and none is at fault, the fault is elsewhere (a bug, the
+    /// database) and all are tried again later.
     async fn one_by_one(&self) -> anyhow::Result<()> {
-        let seqs: Vec<i64> =
-            sqlx::query_scalar("SELECT seq FROM webhook_inbox WHERE failed_at IS NULL ORDER BY seq LIMIT $1")
-                .bind(self.max_webhooks)
-                .fetch_all(&self.pool)
-                .await?;
+        let horizon = horizon(&self.pool).await?;
+        let seqs: Vec<i64> = sqlx::query_scalar(
+            "SELECT seq FROM webhook_inbox WHERE failed_at IS NULL AND seq <= $2 ORDER BY seq LIMIT $1",
+        )
+        .bind(self.max_webhooks)
+        .bind(horizon)
+        .fetch_all(&self.pool)
+        .await?;
         let mut failed = Vec::new();
         let mut applied_any = false;
         for seq in seqs {
             match self.apply(Some(seq)).await {
-                Ok(n) => applied_any |= n > 0,
+                Ok(group) => applied_any |= group.webhooks > 0,
                 Err(e) if is_retryable(&e) => return Err(e),
                 Err(e) => failed.push((seq, e)),
             }
         }
-        if !applied_any {
-            return match failed.into_iter().next() {
-                Some((_, e)) => Err(e.context("no stored webhook could be applied, even alone")),
-                None => Ok(()),
-            };
-        }
-        for (seq, e) in failed {
+        let (kept, unexplained): (Vec<_>, Vec<_>) =
+            failed.into_iter().partition(|(_, e)| applied_any || is_the_datas_fault(e));
+        for (seq, e) in kept {
             let failure = format!("{e:#}");
             tracing::error!(seq, error = failure, "a stored webhook cannot be applied; kept in the inbox");
             sqlx::query("UPDATE webhook_inbox SET failed_at = now(), failure = $2 WHERE seq = $1")
@@ -190,19 +211,25 @@ impl Applier {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(())
+        match unexplained.into_iter().next() {
+            Some((_, e)) => Err(e.context("no stored webhook could be applied, even alone")),
+            None => Ok(()),
+        }
     }
 
-    /// Applies the oldest webhooks not failed (only `only`, when given) in one transaction;
-    /// returns how many.
-    async fn apply(&self, only: Option<i64>) -> anyhow::Result<usize> {
+    /// Applies the oldest webhooks not failed (only `only`, when given) in one transaction.
+    async fn apply(&self, only: Option<i64>) -> anyhow::Result<Group> {
+        let horizon = horizon(&self.pool).await?;
+        // Known before the transaction: a platform not in the directory's cache would take
+        // a second connection while this one holds the inbox.
+        let platforms = self.platforms(horizon).await?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query(LOCK).execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *tx).await?;
         let rows: Vec<InboxRow> = sqlx::query_as(
             "SELECT seq, platform_id, received_at, records, traceparent, tracestate
              FROM (SELECT *, sum(octet_length(records)) OVER (ORDER BY seq) AS upto
                    FROM (SELECT * FROM webhook_inbox
-                         WHERE failed_at IS NULL AND ($3::bigint IS NULL OR seq = $3)
+                         WHERE failed_at IS NULL AND seq <= $4 AND ($3::bigint IS NULL OR seq = $3)
                          ORDER BY seq LIMIT $1) oldest) w
              WHERE upto - octet_length(records) < $2
              ORDER BY seq",
@@ -210,17 +237,19 @@ impl Applier {
         .bind(self.max_webhooks)
         .bind(self.max_bytes)
         .bind(only)
+        .bind(horizon)
         .fetch_all(&mut *tx)
         .await?;
+        let group = Group { webhooks: rows.len(), bytes: rows.iter().map(|r| r.records.len() as i64).sum() };
         if rows.is_empty() {
-            return Ok(0);
+            return Ok(group);
         }
         let span = tracing::info_span!("webhooks.apply", otel.kind = "internal", webhooks = rows.len());
         // Linked to the webhooks' requests, as many as a span keeps (the SDK's default).
         for t in rows.iter().filter_map(InboxRow::trace).take(LINKS_KEPT) {
             span.add_link(context_from_trace_parent(&t).span().span_context().clone());
         }
-        let (events, applied) = self.write(&mut tx, &rows).instrument(span.clone()).await?;
+        let (events, applied) = self.write(&mut tx, &platforms, &rows).instrument(span.clone()).await?;
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         sqlx::query("DELETE FROM webhook_inbox WHERE seq = ANY($1)").bind(&seqs).execute(&mut *tx).await?;
         gigcover_feed::publish(tx, &events).instrument(span).await?;
@@ -233,13 +262,34 @@ impl Applier {
                 self.metrics.last_event(&a.platform, end.timestamp() as f64);
             }
         }
-        Ok(rows.len())
+        Ok(group)
+    }
+
+    /// The platforms of the webhooks waiting up to `horizon`.
+    async fn platforms(&self, horizon: i64) -> anyhow::Result<HashMap<String, Arc<PlatformInfo>>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT platform_id FROM webhook_inbox WHERE failed_at IS NULL AND seq <= $1")
+                .bind(horizon)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut platforms = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let platform =
+                self.directory.get(&id).await?.ok_or_else(|| anyhow::anyhow!("platform {id} is not registered"))?;
+            platforms.insert(id, platform);
+        }
+        Ok(platforms)
     }
 
     /// Writes the rows' events, each platform's as one write, in platform order (the order
     /// every writer locks platforms' status rows in); returns the events to publish.
-    async fn write(&self, conn: &mut PgConnection, rows: &[InboxRow]) -> anyhow::Result<(Vec<NewEvent>, Vec<Applied>)> {
-        let mut parts = self.parts(rows).await?;
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        platforms: &HashMap<String, Arc<PlatformInfo>>,
+        rows: &[InboxRow],
+    ) -> anyhow::Result<(Vec<NewEvent>, Vec<Applied>)> {
+        let mut parts = self.parts(platforms, rows)?;
         parts.sort_unstable_by(|a, b| a.platform.id.as_str().cmp(b.platform.id.as_str()));
         let mut plain = engine::PlainInserts::per_transaction();
         let mut events = Vec::new();
@@ -259,16 +309,15 @@ impl Applier {
     }
 
     /// The rows' events through their platforms' adapters, by platform.
-    async fn parts(&self, rows: &[InboxRow]) -> anyhow::Result<Vec<Part>> {
+    fn parts(&self, platforms: &HashMap<String, Arc<PlatformInfo>>, rows: &[InboxRow]) -> anyhow::Result<Vec<Part>> {
         let mut parts: Vec<Part> = Vec::new();
         for (r, row) in rows.iter().enumerate() {
             let at = match parts.iter().position(|p| p.platform.id.as_str() == row.platform_id) {
                 Some(at) => at,
                 None => {
-                    let platform = self
-                        .directory
+                    let platform = platforms
                         .get(&row.platform_id)
-                        .await?
+                        .cloned()
                         .ok_or_else(|| anyhow::anyhow!("platform {} is not registered", row.platform_id))?;
                     parts.push(Part { platform, items: Vec::new(), owner: Vec::new(), refused: Vec::new() });
                     parts.len() - 1
@@ -293,4 +342,18 @@ impl Applier {
         }
         Ok(parts)
     }
+}
+
+/// The largest `seq` handed out so far, once every writer that took one has committed or
+/// given up: the writers insert under [`WRITERS_LOCK`] (shared), and this takes it
+/// exclusively, for the one statement (writers that come meanwhile wait that long). A row
+/// numbered up to it that is not visible now never will be.
+async fn horizon(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('webhook_inbox', 'seq')), 0)
+         FROM (SELECT pg_advisory_xact_lock(hashtext($1))) writers_done",
+    )
+    .bind(WRITERS_LOCK)
+    .fetch_one(pool)
+    .await?)
 }

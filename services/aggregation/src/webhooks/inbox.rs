@@ -1,6 +1,6 @@
 //! The webhook inbox, written by group commit. A webhook is answered 2xx only once it is
 //! durably stored; a commit per request would cap throughput at the disk's sync rate, so
-//! concurrent requests are stored together: a few writer tasks each take every request
+//! concurrent requests are stored together: writer tasks (one by default) each take every request
 //! waiting at that moment (up to `group_max`), insert them into `webhook_inbox` in one
 //! statement (one commit), answer each request, and wake the applier (`apply`). A writer
 //! keeps its pooled connection while groups keep coming (a connection returned to the pool
@@ -210,7 +210,10 @@ async fn writer(
 
 /// Stores the group in one statement, retrying what is retryable. A retry after a commit
 /// whose answer was lost stores the webhooks twice, which applying them makes harmless:
-/// an event id seen before is skipped, and the same content again is `unchanged`.
+/// an event id seen before is skipped, and the same content again is `unchanged`. (A
+/// record without an event id, corrected by a webhook stored between the two copies,
+/// would be set back by the second; the retry follows within milliseconds, before the
+/// first request is answered.)
 async fn write_all(held: &mut Held, group: &[Submission]) -> anyhow::Result<()> {
     for attempt in 0..3 {
         let result = match held.get().await {
@@ -236,15 +239,19 @@ async fn insert(conn: &mut PoolConnection<Postgres>, group: &[Submission]) -> an
     let parents: Vec<Option<&str>> = group.iter().map(|s| s.trace.as_ref().map(|t| t.traceparent.as_str())).collect();
     let states: Vec<Option<&str>> =
         group.iter().map(|s| s.trace.as_ref().and_then(|t| t.tracestate.as_deref())).collect();
+    // Under the writers' lock, shared, taken before any row is numbered (the rows are made
+    // from both sides of the join) and held to the commit: see `apply::horizon`.
     sqlx::query(
-        "INSERT INTO webhook_inbox (platform_id, received_at, records, traceparent, tracestate)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bytea[], $4::text[], $5::text[])",
+        "WITH writing AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(hashtext($6)))
+         INSERT INTO webhook_inbox (platform_id, received_at, records, traceparent, tracestate)
+         SELECT u.* FROM writing, unnest($1::text[], $2::timestamptz[], $3::bytea[], $4::text[], $5::text[]) AS u",
     )
     .bind(platforms)
     .bind(received)
     .bind(records)
     .bind(parents)
     .bind(states)
+    .bind(super::apply::WRITERS_LOCK)
     .execute(&mut **conn)
     .await?;
     Ok(())

@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use gigcover_aggregation::webhooks::apply::{APPLIER_LOCK, WRITERS_LOCK};
+
 use crate::harness::{Harness, gig};
 
 #[tokio::test]
@@ -283,15 +285,48 @@ async fn invalid_events_are_refused_precisely_and_none_is_written() {
     assert_eq!(h.count("SELECT count(*) FROM aggregation.webhook_inbox").await, 0, "nothing stored");
 }
 
-/// Holds the inbox's lock, as an applier does, so stored webhooks wait.
+/// Holds the applier's lock, as an applier does, so stored webhooks wait.
 async fn hold_the_inbox(h: &Harness) -> sqlx::pool::PoolConnection<sqlx::Postgres> {
     let mut conn = h.pool.acquire().await.unwrap();
-    sqlx::query("SELECT pg_advisory_lock(hashtext('aggregation.webhook_inbox'))").execute(&mut *conn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *conn).await.unwrap();
     conn
 }
 
 async fn release_the_inbox(mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>) {
-    sqlx::query("SELECT pg_advisory_unlock(hashtext('aggregation.webhook_inbox'))").execute(&mut *conn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_webhook_numbered_earlier_but_stored_later_is_applied_before_those_after_it() {
+    let h = Harness::start().await;
+    h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    let records = |pay: &str| {
+        let mut r = serde_json::to_vec(&gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", pay)).unwrap();
+        r.push(b'\n');
+        r
+    };
+    let insert = "INSERT INTO aggregation.webhook_inbox (platform_id, received_at, records) VALUES ('eats', now(), $1)";
+    // A writer numbers its row, then takes a while to commit, holding the writers' lock as
+    // writers do; meanwhile a correction is numbered after it and committed.
+    let mut slow = h.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
+        .bind(WRITERS_LOCK)
+        .execute(&mut *slow)
+        .await
+        .unwrap();
+    sqlx::query(insert).bind(records("5.00")).execute(&mut *slow).await.unwrap();
+    sqlx::query(insert).bind(records("6.00")).execute(&h.pool).await.unwrap();
+    // The applier (woken every second) waits for the slow writer instead of applying the
+    // correction first.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(h.activities(&worker).await.is_empty(), "nothing applied past a row not yet committed");
+    slow.commit().await.unwrap();
+    h.applied().await;
+    // Applied in the order numbered (together here, so the later one replaces the earlier
+    // within the write): the correction wins.
+    let acts = h.activities(&worker).await;
+    assert_eq!((acts.len(), acts[0]["pay"].clone()), (1, json!("6.00")), "{acts:?}");
 }
 
 #[tokio::test]
@@ -395,11 +430,11 @@ async fn a_webhook_that_cannot_be_applied_is_kept_with_its_failure_and_the_other
     assert_eq!((status["pending_webhooks"].clone(), status["failed_webhooks"].clone()), (json!(0), json!(1)));
     assert_eq!(status["outcomes"]["inserted"], 2);
 
-    // When nothing at all can be applied, the fault is not the webhook's: it waits, and is
-    // applied once the database accepts it again.
+    // When nothing at all can be applied, and not for its data (an internal error here), the
+    // fault is not the webhook's: it waits, and is applied once the database accepts it again.
     sqlx::query(
         "CREATE OR REPLACE FUNCTION aggregation.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN RAISE EXCEPTION 'every record refused'; END $$",
+         BEGIN RAISE EXCEPTION 'every record refused' USING ERRCODE = 'XX000'; END $$",
     )
     .execute(&h.pool)
     .await
