@@ -1,5 +1,6 @@
-//! Forgets what is kept only for a while: raw payloads past their retention, webhook event
-//! ids past the replay window, idempotency keys after a week. Runs hourly.
+//! Forgets what is kept only for a while: raw payloads and webhooks that could not be
+//! applied past their retention, webhook event ids past the replay window, idempotency
+//! keys after a week. Runs hourly.
 
 use std::time::Duration;
 
@@ -35,10 +36,18 @@ pub async fn sweep(pool: &PgPool, settings: &AggregationSettings) -> anyhow::Res
         .execute(pool)
         .await?
         .rows_affected();
+    // Webhooks kept because they could not be applied hold records as read: kept no longer.
+    let unapplied = sqlx::query(
+        "DELETE FROM webhook_inbox WHERE failed_at IS NOT NULL AND received_at < now() - make_interval(days => $1)",
+    )
+    .bind(i32::try_from(settings.raw_retention_days).unwrap_or(i32::MAX))
+    .execute(pool)
+    .await?
+    .rows_affected();
     let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '7 days'")
         .execute(pool)
         .await?
         .rows_affected();
-    tracing::info!(raw, seen, keys, "retention sweep");
+    tracing::info!(raw, seen, unapplied, keys, "retention sweep");
     Ok(())
 }
