@@ -22,7 +22,7 @@ pub mod serve;
 
 pub use consume::{Consumer, EventHandler};
 pub use event::{FeedEvent, FeedPage, NewEvent};
-pub use publish::{EventColumns, publish, publish_ctes, publish_within};
+pub use publish::{publish, publish_within};
 pub use serve::{FeedServer, FeedServerRoutes};
 
 /// Applies the feed's tables (`outbox`, `inbox`, `feed_cursors`) to a service's `schema`.
