@@ -31,8 +31,12 @@ pub fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord>) -> (i32, Vec<u8>) {
     (records, body)
 }
 
-const INSERT_ARCHIVE: &str =
-    "INSERT INTO raw_archive (platform_id, source, records, body) SELECT $1, $2, $3, $4 WHERE $3 > 0";
+/// Archives `$3` records (NDJSON `$4`) of platform `$1` from source `$2`, when there are any.
+macro_rules! insert_archive {
+    () => {
+        "INSERT INTO raw_archive (platform_id, source, records, body) SELECT $1, $2, $3, $4 WHERE $3 > 0"
+    };
+}
 
 /// Stores the accepted records, as read (known fields only), as NDJSON (PostgreSQL
 /// compresses the column).
@@ -46,7 +50,13 @@ pub async fn archive<'a>(
     if records == 0 {
         return Ok(());
     }
-    sqlx::query(INSERT_ARCHIVE).bind(platform.id.as_str()).bind(source).bind(records).bind(body).execute(conn).await?;
+    sqlx::query(insert_archive!())
+        .bind(platform.id.as_str())
+        .bind(source)
+        .bind(records)
+        .bind(body)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -62,10 +72,10 @@ pub async fn record_status<'a>(
     last_end: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<()> {
     let (records, body) = ndjson(raws);
-    sqlx::query(
-        "WITH archived AS (
-             INSERT INTO raw_archive (platform_id, source, records, body) SELECT $1, $2, $3, $4 WHERE $3 > 0
-         )
+    sqlx::query(concat!(
+        "WITH archived AS (",
+        insert_archive!(),
+        ")
          INSERT INTO ingestion_status AS s (platform_id, last_received_at, last_event_end_at, accepted_total, rejected_total,
                                             inserted_total, updated_total, unchanged_total, retracted_total,
                                             pending_total, duplicates_total)
@@ -80,8 +90,8 @@ pub async fn record_status<'a>(
              unchanged_total = s.unchanged_total + EXCLUDED.unchanged_total,
              retracted_total = s.retracted_total + EXCLUDED.retracted_total,
              pending_total = s.pending_total + EXCLUDED.pending_total,
-             duplicates_total = s.duplicates_total + EXCLUDED.duplicates_total",
-    )
+             duplicates_total = s.duplicates_total + EXCLUDED.duplicates_total"
+    ))
     .bind(platform.id.as_str())
     .bind(source)
     .bind(records)
