@@ -105,6 +105,7 @@ async fn webhooks_cut_by_sigkill_lose_nothing_answered_and_apply_nothing_twice()
     let (pg, _) = LocalPostgres::ensure_running(&gc.data_dir()).unwrap();
     let pool = sqlx::PgPool::connect(&pg.url()).await.unwrap();
     let waiting = scalar(&pool, "SELECT count(*) FROM aggregation.webhook_inbox").await;
+    assert!(waiting > 0, "the kill should find webhooks stored and not yet applied (the applier lingers)");
     gc.restart();
     gc.wait_for_readyz(&[ServiceName::Aggregation], 200, Duration::from_secs(90)).await;
     let applied = async |pool: &sqlx::PgPool| {
