@@ -265,7 +265,7 @@ impl Applier {
         Ok(group)
     }
 
-    /// The platforms of the webhooks waiting up to `horizon`.
+    /// The platforms of the webhooks waiting up to `horizon`, those that can be read.
     async fn platforms(&self, horizon: i64) -> anyhow::Result<HashMap<String, Arc<PlatformInfo>>> {
         let ids: Vec<String> =
             sqlx::query_scalar("SELECT DISTINCT platform_id FROM webhook_inbox WHERE failed_at IS NULL AND seq <= $1")
@@ -274,9 +274,14 @@ impl Applier {
                 .await?;
         let mut platforms = HashMap::with_capacity(ids.len());
         for id in ids {
-            let platform =
-                self.directory.get(&id).await?.ok_or_else(|| anyhow::anyhow!("platform {id} is not registered"))?;
-            platforms.insert(id, platform);
+            // One that cannot be read fails its own webhooks (see `parts`), not the others'.
+            match self.directory.get(&id).await {
+                Ok(Some(platform)) => {
+                    platforms.insert(id, platform);
+                }
+                Ok(None) => tracing::warn!(platform = id, "stored webhooks of a platform not registered"),
+                Err(e) => tracing::warn!(platform = id, error = format!("{e:#}"), "could not read a platform"),
+            }
         }
         Ok(platforms)
     }
@@ -318,7 +323,7 @@ impl Applier {
                     let platform = platforms
                         .get(&row.platform_id)
                         .cloned()
-                        .ok_or_else(|| anyhow::anyhow!("platform {} is not registered", row.platform_id))?;
+                        .ok_or_else(|| anyhow::anyhow!("platform {} could not be read", row.platform_id))?;
                     parts.push(Part { platform, items: Vec::new(), owner: Vec::new(), refused: Vec::new() });
                     parts.len() - 1
                 }

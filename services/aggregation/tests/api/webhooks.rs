@@ -462,3 +462,33 @@ impl Harness {
             .unwrap()
     }
 }
+
+#[tokio::test]
+async fn webhooks_of_a_platform_that_cannot_be_read_are_kept_aside_and_the_others_applied() {
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    let lock = hold_the_inbox(&h).await;
+    // A row whose platform the directory cannot give (there is no way to delete one; a
+    // directory failure looks the same to the applier).
+    sqlx::query(
+        "INSERT INTO aggregation.webhook_inbox (platform_id, received_at, records) VALUES ('ghost', now(), $1)",
+    )
+    .bind(b"{\"id\": \"x\"}\n".to_vec())
+    .execute(&h.pool)
+    .await
+    .unwrap();
+    let event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5");
+    assert_eq!(h.webhook_signed(&p.id, &p.secret, &event, chrono::Utc::now().timestamp()).await.status(), 202);
+    release_the_inbox(lock).await;
+    h.applied().await;
+    assert_eq!(h.activities(&worker).await.len(), 1);
+    let kept: Vec<(String, String)> =
+        sqlx::query_as("SELECT platform_id, failure FROM aggregation.webhook_inbox WHERE failed_at IS NOT NULL")
+            .fetch_all(&h.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].0, "ghost");
+    assert!(kept[0].1.contains("platform ghost could not be read"), "{}", kept[0].1);
+}
