@@ -36,8 +36,8 @@ struct GigEvent {
     earnings: Option<EarningsParts>,
 }
 
-pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
-    let event: GigEvent = typed(value)?;
+pub fn parse(json: &str, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
+    let event: GigEvent = typed(json)?;
     let mut p = Problems::default();
     let event_id = p.require("event_id", event.event_id.clone());
     let worker_ref = p.reference("worker_id", event.worker_id.clone());
@@ -77,6 +77,11 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The adapter on a record given as a JSON value.
+    fn parse(record: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
+        super::parse(&record.to_string(), ctx)
+    }
     use crate::adapters::testing::{ctx, platform};
     use crate::platforms::model::Adapter;
     use serde_json::json;

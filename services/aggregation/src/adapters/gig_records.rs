@@ -40,8 +40,8 @@ struct GigRecord {
     retracted: bool,
 }
 
-pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
-    let record: GigRecord = typed(value)?;
+pub fn parse(json: &str, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
+    let record: GigRecord = typed(json)?;
     let mut p = Problems::default();
     let id = p.reference("id", record.id.clone());
     if record.retracted {
@@ -83,6 +83,11 @@ pub fn parse(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepte
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The adapter on a record given as a JSON value.
+    fn parse(record: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
+        super::parse(&record.to_string(), ctx)
+    }
     use crate::adapters::testing::{ctx, platform};
     use crate::platforms::model::Adapter;
     use serde_json::json;
@@ -160,6 +165,6 @@ mod tests {
     }
 
     fn parse_json_err(v: serde_json::Value, p: &crate::platforms::directory::PlatformInfo) -> Rejected {
-        crate::adapters::parse_json(v, &ctx(p)).unwrap_err()
+        crate::adapters::parse_json(&v.to_string(), &ctx(p)).unwrap_err()
     }
 }

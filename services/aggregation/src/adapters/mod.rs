@@ -96,24 +96,33 @@ pub struct ParseContext<'a> {
     pub future_tolerance: Duration,
 }
 
-/// Parses one JSON record in the platform's format.
-pub fn parse_json(value: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
+/// Parses one JSON record (its text) in the platform's format.
+pub fn parse_json(json: &str, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
     let accepted = match ctx.platform.adapter {
-        Adapter::GigEvents => gig_events::parse(value, ctx),
-        Adapter::GigRecords => gig_records::parse(value, ctx),
-        Adapter::Shifts => shifts::parse(value, ctx),
+        Adapter::GigEvents => gig_events::parse(json, ctx),
+        Adapter::GigRecords => gig_records::parse(json, ctx),
+        Adapter::Shifts => shifts::parse(json, ctx),
         Adapter::Csv => Err(Rejected::one("wrong_format", "(body)", "this platform sends CSV, not JSON")),
     }?;
     check_times(&accepted.change, ctx)?;
     Ok(accepted)
 }
 
-/// Deserialises `value` as `T`, naming the field of the first type error.
-pub(crate) fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Rejected> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "(record)".to_owned() } else { path };
-        Rejected::one("invalid_record", &field, e.into_inner().to_string())
+/// Deserialises the JSON text `json` as `T` in one pass: a field of the wrong type is
+/// `invalid_record`, named; text that is not JSON is `malformed_json`.
+pub(crate) fn typed<T: DeserializeOwned>(json: &str) -> Result<T, Rejected> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let parsed = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| (e.path().to_string(), e.into_inner()))
+        .and_then(|v| de.end().map(|()| v).map_err(|e| (String::new(), e)));
+    parsed.map_err(|(path, e)| match e.classify() {
+        serde_json::error::Category::Data => {
+            let field = if path == "." || path.is_empty() { "(record)".to_owned() } else { path };
+            let message = e.to_string();
+            let message = message.find(" at line ").map_or(message.as_str(), |i| &message[..i]);
+            Rejected::one("invalid_record", &field, message)
+        }
+        _ => Rejected::one("malformed_json", "(line)", format!("not valid JSON: {e}")),
     })
 }
 

@@ -23,8 +23,8 @@ struct ShiftEvent {
     timestamp: Option<DateTime<Utc>>,
 }
 
-pub fn parse(value: serde_json::Value, _ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
-    let event: ShiftEvent = typed(value)?;
+pub fn parse(json: &str, _ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
+    let event: ShiftEvent = typed(json)?;
     let mut p = Problems::default();
     let event_id = p.require("event_id", event.event_id.clone());
     let worker_ref = p.reference("worker_id", event.worker_id.clone());
@@ -62,6 +62,11 @@ pub fn parse(value: serde_json::Value, _ctx: &ParseContext<'_>) -> Result<Accept
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The adapter on a record given as a JSON value.
+    fn parse(record: serde_json::Value, ctx: &ParseContext<'_>) -> Result<Accepted, Rejected> {
+        super::parse(&record.to_string(), ctx)
+    }
     use crate::adapters::testing::{ctx, platform};
     use crate::platforms::model::Adapter;
     use serde_json::json;

@@ -42,9 +42,9 @@ impl LineParser {
         let ctx = ParseContext { platform: &self.platform, now: self.now, future_tolerance: self.future_tolerance };
         match self.format {
             Format::Ndjson => {
-                let value: serde_json::Value = serde_json::from_slice(&line.bytes)
+                let json = std::str::from_utf8(&line.bytes)
                     .map_err(|e| Rejected::one("malformed_json", "(line)", format!("not valid JSON: {e}")))?;
-                adapters::parse_json(value, &ctx).map(Some)
+                adapters::parse_json(json, &ctx).map(Some)
             }
             Format::Csv => {
                 let record = csv::ReaderBuilder::new()

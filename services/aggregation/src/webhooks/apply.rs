@@ -333,8 +333,8 @@ impl Applier {
             let ctx =
                 ParseContext { platform: &platform, now: row.received_at, future_tolerance: self.future_tolerance };
             for line in row.records.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                let parsed = serde_json::from_slice(line)
-                    .map_err(|_| "invalid_body")
+                let parsed = std::str::from_utf8(line)
+                    .map_err(|_| "malformed_json")
                     .and_then(|event| adapters::parse_json(event, &ctx).map_err(|r| r.code));
                 match parsed {
                     Ok(item) => {
