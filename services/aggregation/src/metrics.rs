@@ -7,6 +7,8 @@ use gigcover_domain::PlatformId;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Gauge, Histogram};
 
+use crate::ingest::engine::Counts;
+
 #[derive(Clone)]
 pub struct IngestMetrics {
     received: Counter<u64>,
@@ -48,7 +50,7 @@ impl IngestMetrics {
         self.received.add(n, &[Self::platform(p), KeyValue::new("source", source)]);
     }
 
-    pub fn accepted(&self, p: &PlatformId, n: u64) {
+    fn accepted(&self, p: &PlatformId, n: u64) {
         self.accepted.add(n, &[Self::platform(p)]);
     }
 
@@ -62,7 +64,15 @@ impl IngestMetrics {
         self.lag.record(seconds.max(0.0), &[Self::platform(p)]);
     }
 
-    pub fn last_event(&self, p: &PlatformId, unix_seconds: f64) {
+    /// What a committed write took in: its records accepted, the latest activity end.
+    pub fn stored(&self, p: &PlatformId, counts: &Counts, last_end: Option<DateTime<Utc>>) {
+        self.accepted(p, counts.accepted());
+        if let Some(end) = last_end {
+            self.last_event(p, end.timestamp() as f64);
+        }
+    }
+
+    fn last_event(&self, p: &PlatformId, unix_seconds: f64) {
         self.last_event.record(unix_seconds, &[Self::platform(p)]);
         // The freshness SLO per platform reads it from aggregation's own signals.
         gigcover_kit::signals::of("aggregation").gauge(&format!("ingest.last_event_unix.{}", p.as_str()), unix_seconds);

@@ -156,10 +156,7 @@ pub async fn upload(
         errors: run.errors,
         errors_truncated: run.error_count > MAX_ERRORS,
     };
-    state.metrics.accepted(&platform.id, result.counts.accepted());
-    if let Some(end) = run.outcome.last_end {
-        state.metrics.last_event(&platform.id, end.timestamp() as f64);
-    }
+    state.metrics.stored(&platform.id, &result.counts, run.outcome.last_end);
     let response = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
     if let Some(key) = &key {
         idempotency::remember(

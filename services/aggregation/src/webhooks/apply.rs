@@ -254,12 +254,9 @@ impl Applier {
         sqlx::query("DELETE FROM webhook_inbox WHERE seq = ANY($1)").bind(&seqs).execute(&mut *tx).await?;
         gigcover_feed::publish(tx, &events).instrument(span).await?;
         for a in applied {
-            self.metrics.accepted(&a.platform, a.counts.accepted());
+            self.metrics.stored(&a.platform, &a.counts, a.last_end);
             for reason in a.rejected {
                 self.metrics.rejected(&a.platform, reason);
-            }
-            if let Some(end) = a.last_end {
-                self.metrics.last_event(&a.platform, end.timestamp() as f64);
             }
         }
         Ok(group)
