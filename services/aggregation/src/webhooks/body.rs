@@ -11,10 +11,11 @@ use serde_json::value::RawValue;
 use crate::adapters::{self, Accepted, ParseContext, Rejected};
 
 /// The events of a body, in order.
-pub struct Events {
-    pub list: Vec<Box<RawValue>>,
-    /// Sent as `{"events": [...]}`: problems are located as `events[i].field`.
-    pub many: bool,
+pub enum Events<'b> {
+    /// The body is the event.
+    One(&'b str),
+    /// `{"events": [...]}`: problems are located as `events[i].field`.
+    Many(Vec<Box<RawValue>>),
 }
 
 /// The one field of a body that decides its form (the others are read by the adapter).
@@ -23,9 +24,9 @@ struct Envelope {
     events: Option<Box<RawValue>>,
 }
 
-impl Events {
+impl<'b> Events<'b> {
     /// The events of `body`, or why it holds none.
-    pub fn of(body: &[u8]) -> Result<Self, ApiError> {
+    pub fn of(body: &'b [u8]) -> Result<Self, ApiError> {
         let not_an_event =
             || ApiError::unprocessable("invalid_body", "the body must be an event object or {\"events\": [...]}");
         if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -34,26 +35,38 @@ impl Events {
             return Err(not_an_event());
         }
         let envelope: Envelope = parse_json(body)?;
-        let (list, many) = match envelope.events {
+        let events = match envelope.events {
             Some(events) => match serde_json::from_str::<Vec<Box<RawValue>>>(events.get()) {
-                Ok(list) => (list, true),
+                Ok(list) => Self::Many(list),
                 Err(_) => return Err(ApiError::unprocessable("invalid_body", "events must be an array")),
             },
-            None => {
-                // `parse_json` took the whole body as JSON, so it is UTF-8 and one value.
-                let text = std::str::from_utf8(body).map_err(|_| not_an_event())?;
-                (vec![RawValue::from_string(text.trim().to_owned()).map_err(|_| not_an_event())?], false)
-            }
+            // `parse_json` read the whole body as JSON, so it is UTF-8.
+            None => Self::One(std::str::from_utf8(body).map_err(|_| not_an_event())?),
         };
-        if list.is_empty() {
+        if events.len() == 0 {
             return Err(ApiError::unprocessable("invalid_body", "events is empty"));
         }
-        Ok(Self { list, many })
+        Ok(events)
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Self::One(_) => 1,
+            Self::Many(list) => list.len(),
+        }
+    }
+
+    /// Sent as `{"events": [...]}`.
+    pub fn many(&self) -> bool {
+        matches!(self, Self::Many(_))
     }
 
     /// Each event through the platform's adapter, in order.
-    pub fn parse(self, ctx: &ParseContext<'_>) -> impl Iterator<Item = Result<Accepted, Rejected>> {
-        self.list.into_iter().map(move |event| adapters::parse_json(event.get(), ctx))
+    pub fn parse(&self, ctx: &ParseContext<'_>) -> Vec<Result<Accepted, Rejected>> {
+        match self {
+            Self::One(event) => vec![adapters::parse_json(event, ctx)],
+            Self::Many(list) => list.iter().map(|event| adapters::parse_json(event.get(), ctx)).collect(),
+        }
     }
 }
 

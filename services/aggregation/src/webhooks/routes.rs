@@ -63,7 +63,7 @@ pub async fn receive(
         return Err(ApiError::new(actix_web::http::StatusCode::UNAUTHORIZED, e.code(), e.to_string()));
     }
     let events = Events::of(&body)?;
-    let (received, many) = (events.list.len(), events.many);
+    let (received, many) = (events.len(), events.many());
     state.metrics.received(&platform.id, received as u64, "webhook");
     let ctx = ParseContext {
         platform: &platform,
@@ -73,7 +73,7 @@ pub async fn receive(
     let mut accepted = Vec::with_capacity(received);
     let mut problems = Vec::new();
     let mut code = "invalid_record";
-    for (i, parsed) in events.parse(&ctx).enumerate() {
+    for (i, parsed) in events.parse(&ctx).into_iter().enumerate() {
         match parsed {
             Ok(a) => accepted.push(a),
             Err(r) => {
