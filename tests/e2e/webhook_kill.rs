@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use gigcover_e2e::Gigcover;
+use gigcover_e2e::{Gigcover, Scenario};
 use gigcover_kit::ServiceName;
 use gigcover_localpg::LocalPostgres;
 use serde_json::json;
@@ -53,19 +53,9 @@ async fn webhooks_cut_by_sigkill_lose_nothing_answered_and_apply_nothing_twice()
     }
     let mut gc = Gigcover::serve("aggregation", &[]);
     gc.wait_for_readyz(&[ServiceName::Aggregation], 200, Duration::from_secs(90)).await;
-    let http = gigcover_kit::client::http();
-    let registered: serde_json::Value = http
-        .post(gc.url(ServiceName::Aggregation, "/v1/platforms"))
-        .bearer_auth(gc.keys.ops_token())
-        .json(&json!({"id": "rush", "name": "Rush", "market": {"country": "DE", "time_zone": "Europe/Berlin", "currency": "EUR"},
-                      "category": "food_delivery", "adapter": "gig_records"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let registered = Scenario::new(&gc).await.platform("rush").await;
     let secret = registered["webhook_secret"]["secret"].as_str().unwrap().to_owned();
+    let http = gigcover_kit::client::http();
     let url = gc.url(ServiceName::Aggregation, "/v1/platforms/rush/events");
 
     // Senders take the next event until the service is gone.

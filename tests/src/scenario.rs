@@ -40,8 +40,9 @@ impl<'a> Scenario<'a> {
         self.gc.keys.token(Role::Worker, worker, None)
     }
 
-    /// Registers a platform speaking gig records in Berlin, in euros.
-    pub async fn platform(&self, id: &str) {
+    /// Registers a platform speaking gig records in Berlin, in euros; returns the
+    /// registration (with the platform's first webhook secret).
+    pub async fn platform(&self, id: &str) -> Value {
         let res = self
             .http
             .post(self.url(ServiceName::Aggregation, "/v1/platforms"))
@@ -51,7 +52,10 @@ impl<'a> Scenario<'a> {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or_default();
+        assert_eq!(status, 201, "{body}");
+        body
     }
 
     /// Registers `worker_ref` on `platform` and links it to `worker` with a link code.
