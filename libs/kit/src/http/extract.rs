@@ -79,7 +79,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// Strips serde_json's " at line L column C" suffix (we report the position separately).
-fn without_position(msg: &str) -> &str {
+pub fn without_position(msg: &str) -> &str {
     msg.find(" at line ").map_or(msg, |i| &msg[..i])
 }
 
@@ -94,12 +94,19 @@ fn field_path(path: &str, message: &str) -> String {
     }
 }
 
+/// Deserialises one JSON value and nothing after it; on failure, the path of the problem
+/// (from `serde_path_to_error`; empty when it lies after the value) and serde_json's error.
+pub fn deserialize_tracked<'de, R: serde_json::de::Read<'de>, T: DeserializeOwned>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<T, (String, serde_json::Error)> {
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|err| (err.path().to_string(), err.into_inner()))
+        .and_then(|v| de.end().map(|()| v).map_err(|e| (String::new(), e)))
+}
+
 /// Deserialises JSON, telling apart malformed JSON (400) from valid JSON of the wrong shape (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|err| (err.path().to_string(), err.into_inner()))
-        .and_then(|v| de.end().map(|()| v).map_err(|e| (String::new(), e)));
+    let value = deserialize_tracked(serde_json::Deserializer::from_slice(bytes));
     value.map_err(|(path, inner)| match inner.classify() {
         serde_json::error::Category::Data => {
             let message = without_position(&inner.to_string()).to_owned();

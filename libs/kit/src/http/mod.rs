@@ -14,7 +14,7 @@ mod openapi;
 use serde::Deserialize;
 
 pub use application::{Application, ServiceContext, ServiceRoutes, StopHandle};
-pub use extract::{BodyLimit, Json, Query, parse_json};
+pub use extract::{BodyLimit, Json, Query, deserialize_tracked, parse_json, without_position};
 pub use health::Readiness;
 pub use metrics::HttpMetrics;
 pub use observe::RequestId;

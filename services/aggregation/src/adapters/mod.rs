@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use gigcover_domain::{
     Activity, ActivityKind, ActivityStatus, Currency, Distance, Earnings, ExternalRef, FieldProblem, Money,
 };
+use gigcover_kit::http::{deserialize_tracked, without_position};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -111,16 +112,11 @@ pub fn parse_json(json: &str, ctx: &ParseContext<'_>) -> Result<Accepted, Reject
 /// Deserialises the JSON text `json` as `T` in one pass: a field of the wrong type is
 /// `invalid_record`, named; text that is not JSON is `malformed_json`.
 pub(crate) fn typed<T: DeserializeOwned>(json: &str) -> Result<T, Rejected> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    let parsed = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| (e.path().to_string(), e.into_inner()))
-        .and_then(|v| de.end().map(|()| v).map_err(|e| (String::new(), e)));
+    let parsed = deserialize_tracked(serde_json::Deserializer::from_str(json));
     parsed.map_err(|(path, e)| match e.classify() {
         serde_json::error::Category::Data => {
             let field = if path == "." || path.is_empty() { "(record)".to_owned() } else { path };
-            let message = e.to_string();
-            let message = message.find(" at line ").map_or(message.as_str(), |i| &message[..i]);
-            Rejected::one("invalid_record", &field, message)
+            Rejected::one("invalid_record", &field, without_position(&e.to_string()))
         }
         _ => Rejected::one("malformed_json", "(line)", format!("not valid JSON: {e}")),
     })
