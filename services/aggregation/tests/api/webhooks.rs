@@ -296,17 +296,24 @@ async fn release_the_inbox(mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>)
     sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *conn).await.unwrap();
 }
 
+/// Stores `event` for `platform` in the inbox as a writer would (one NDJSON line), on `conn`.
+async fn store_directly(conn: &mut sqlx::PgConnection, platform: &str, event: &Value) {
+    let mut records = serde_json::to_vec(event).unwrap();
+    records.push(b'\n');
+    sqlx::query("INSERT INTO aggregation.webhook_inbox (platform_id, received_at, records) VALUES ($1, now(), $2)")
+        .bind(platform)
+        .bind(records)
+        .execute(conn)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_webhook_numbered_earlier_but_stored_later_is_applied_before_those_after_it() {
     let h = Harness::start().await;
     h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
-    let records = |pay: &str| {
-        let mut r = serde_json::to_vec(&gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", pay)).unwrap();
-        r.push(b'\n');
-        r
-    };
-    let insert = "INSERT INTO aggregation.webhook_inbox (platform_id, received_at, records) VALUES ('eats', now(), $1)";
+    let fare = |pay: &str| gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", pay);
     // A writer numbers its row, then takes a while to commit, holding the writers' lock as
     // writers do; meanwhile a correction is numbered after it and committed.
     let mut slow = h.pool.begin().await.unwrap();
@@ -315,8 +322,8 @@ async fn a_webhook_numbered_earlier_but_stored_later_is_applied_before_those_aft
         .execute(&mut *slow)
         .await
         .unwrap();
-    sqlx::query(insert).bind(records("5.00")).execute(&mut *slow).await.unwrap();
-    sqlx::query(insert).bind(records("6.00")).execute(&h.pool).await.unwrap();
+    store_directly(&mut slow, "eats", &fare("5.00")).await;
+    store_directly(&mut h.pool.acquire().await.unwrap(), "eats", &fare("6.00")).await;
     // The applier (woken every second) waits for the slow writer instead of applying the
     // correction first.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -376,14 +383,8 @@ async fn a_webhook_stored_by_another_instance_or_before_a_crash_is_applied_once(
     h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
     // Stored and answered, then the process died before applying it: only the row is left.
-    let mut records =
-        serde_json::to_vec(&gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50")).unwrap();
-    records.push(b'\n');
-    sqlx::query("INSERT INTO aggregation.webhook_inbox (platform_id, received_at, records) VALUES ('eats', now(), $1)")
-        .bind(records)
-        .execute(&h.pool)
-        .await
-        .unwrap();
+    let event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "7.50");
+    store_directly(&mut h.pool.acquire().await.unwrap(), "eats", &event).await;
     // No wake-up came with it: the applier finds it on its own.
     h.applied().await;
     assert_eq!(h.activities(&worker).await.len(), 1);
@@ -471,13 +472,7 @@ async fn webhooks_of_a_platform_that_cannot_be_read_are_kept_aside_and_the_other
     let lock = hold_the_inbox(&h).await;
     // A row whose platform the directory cannot give (there is no way to delete one; a
     // directory failure looks the same to the applier).
-    sqlx::query(
-        "INSERT INTO aggregation.webhook_inbox (platform_id, received_at, records) VALUES ('ghost', now(), $1)",
-    )
-    .bind(b"{\"id\": \"x\"}\n".to_vec())
-    .execute(&h.pool)
-    .await
-    .unwrap();
+    store_directly(&mut h.pool.acquire().await.unwrap(), "ghost", &json!({"id": "x"})).await;
     let event = gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5");
     assert_eq!(h.webhook_signed(&p.id, &p.secret, &event, chrono::Utc::now().timestamp()).await.status(), 202);
     release_the_inbox(lock).await;
