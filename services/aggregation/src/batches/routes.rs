@@ -19,7 +19,7 @@ use super::lines::{Line, LineSplitter};
 use super::parse::{Format, ParseStage, Parsed};
 use crate::adapters::Rejected;
 use crate::ingest::engine::{self, Counts, Outcome};
-use crate::ingest::finish;
+use crate::ingest::{finish, plain};
 use crate::platforms::directory::PlatformInfo;
 use crate::state::IngestState;
 
@@ -126,7 +126,7 @@ pub async fn upload(
         error_count: 0,
         lines: 0,
         written: 0,
-        plain: engine::PlainInserts::per_transaction(),
+        plain: plain::PlainInserts::per_transaction(),
     };
     let mut body = HashedBody::new(limit);
     let mut splitter = LineSplitter::new(format == Format::Csv);
@@ -209,7 +209,7 @@ struct Run<'a> {
     error_count: usize,
     lines: usize,
     written: usize,
-    plain: engine::PlainInserts,
+    plain: plain::PlainInserts,
 }
 
 impl Run<'_> {

@@ -8,6 +8,7 @@ use gigcover_domain::{Activity, Interval, WorkerId};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::plain::{PlainInserts, try_plain};
 use super::rows::{ActivityColumns, ActivityRow};
 use super::sql::insert_activities;
 use super::{partials, replays};
@@ -151,32 +152,6 @@ struct OldRow {
     content: serde_json::Value,
 }
 
-/// How many more writes of one transaction may take the plain-`INSERT` path. Each leaves a
-/// subtransaction until the commit; Postgres keeps 64 per session in shared memory, and
-/// past that every snapshot in the cluster consults `pg_subtrans` while the transaction
-/// runs.
-#[derive(Debug)]
-pub struct PlainInserts(u32);
-
-impl PlainInserts {
-    /// A new transaction's budget, with room to spare below 64.
-    pub fn per_transaction() -> Self {
-        Self(56)
-    }
-
-    /// Takes one from the budget; false when it is spent.
-    fn take(&mut self) -> bool {
-        let left = self.0 > 0;
-        self.0 = self.0.saturating_sub(1);
-        left
-    }
-
-    /// Spends the rest: the transaction met known ids.
-    fn spend_all(&mut self) {
-        self.0 = 0;
-    }
-}
-
 /// Writes `items` for `platform` in the open transaction `conn`; does not commit. `plain`
 /// is the transaction's budget of plain inserts, shared by its writes.
 pub async fn write(
@@ -187,7 +162,7 @@ pub async fn write(
     plain: &mut PlainInserts,
 ) -> anyhow::Result<Outcome> {
     let mut out = Outcome { statuses: vec![ItemStatus::Pending; items.len()], ..Outcome::default() };
-    let live = replays::drop_replays(conn, platform, items, &mut out).await?;
+    let live = replays::drop_replays(conn, platform, items, &mut out, plain).await?;
 
     // Pieces first: they may complete activities.
     let partials: Vec<(usize, &Partial)> = live
@@ -360,7 +335,13 @@ async fn insert_new(
     if columns.len() == 0 {
         return Ok(());
     }
-    let inserted = match insert_all_new(conn, platform, &columns, plain).await? {
+    let plain_insert = async |conn: &mut PgConnection| {
+        let query = sqlx::query_as(concat!(insert_activities!(), " RETURNING external_id, worker_id"))
+            .bind(platform.id.as_str());
+        let inserted: Vec<(String, Option<Uuid>)> = columns.bind_to(query).fetch_all(conn).await?;
+        Ok(inserted)
+    };
+    let inserted = match try_plain(conn, columns.len(), plain, plain_insert).await? {
         Some(inserted) => inserted,
         None => {
             let query = sqlx::query_as(concat!(
@@ -378,42 +359,6 @@ async fn insert_new(
         }
     }
     Ok(())
-}
-
-/// Writes this many new-looking records or more as one plain `INSERT` first.
-const PLAIN_INSERT_FROM: usize = 256;
-
-/// A large write whose ids are all new (a fresh batch) as one plain `INSERT` inside a
-/// savepoint: about a quarter cheaper for Postgres than `ON CONFLICT`'s speculative
-/// insertion. `None` (the savepoint rolled back, nothing written) when an id already
-/// exists, the write is small or the transaction's budget is spent; the caller then takes
-/// the `ON CONFLICT` path. After a fallback the budget is spent: a transaction that met
-/// known ids will likely meet more, and the rolled-back savepoint stays open until the
-/// commit.
-async fn insert_all_new(
-    conn: &mut PgConnection,
-    platform: &PlatformInfo,
-    columns: &ActivityColumns,
-    plain: &mut PlainInserts,
-) -> anyhow::Result<Option<Vec<(String, Option<Uuid>)>>> {
-    if columns.len() < PLAIN_INSERT_FROM || !plain.take() {
-        return Ok(None);
-    }
-    let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
-    let query =
-        sqlx::query_as(concat!(insert_activities!(), " RETURNING external_id, worker_id")).bind(platform.id.as_str());
-    match columns.bind_to(query).fetch_all(&mut *savepoint).await {
-        Ok(inserted) => {
-            savepoint.commit().await?;
-            Ok(Some(inserted))
-        }
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            plain.spend_all();
-            savepoint.rollback().await?;
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// The current rows for `keys`, locked for this transaction (in key order, so concurrent

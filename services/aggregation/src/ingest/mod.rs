@@ -15,6 +15,7 @@ pub mod engine;
 pub mod events;
 pub mod finish;
 mod partials;
+pub mod plain;
 mod replays;
 mod rows;
 mod sql;

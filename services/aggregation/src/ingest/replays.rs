@@ -5,16 +5,19 @@ use std::collections::{HashMap, HashSet};
 use sqlx::PgConnection;
 
 use super::engine::{ItemStatus, Outcome};
+use super::plain::{PlainInserts, try_plain};
 use crate::adapters::Accepted;
 use crate::platforms::directory::PlatformInfo;
 
 /// Records the webhook event ids of `items` and returns the indices of the items that
-/// are not replays (items without an event id always pass).
+/// are not replays (items without an event id always pass). A large group of ids is
+/// tried as all new first (`plain`).
 pub(super) async fn drop_replays(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
     items: &[Accepted],
     out: &mut Outcome,
+    plain: &mut PlainInserts,
 ) -> anyhow::Result<Vec<usize>> {
     let mut first: HashMap<&str, usize> = HashMap::new();
     for (i, item) in items.iter().enumerate() {
@@ -27,15 +30,27 @@ pub(super) async fn drop_replays(
     }
     let mut ids: Vec<&str> = first.keys().copied().collect();
     ids.sort_unstable();
-    let fresh: HashSet<String> = sqlx::query_scalar(
-        "INSERT INTO webhook_events (platform_id, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",
-    )
-    .bind(platform.id.as_str())
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
+    let all_new = async |conn: &mut PgConnection| {
+        sqlx::query("INSERT INTO webhook_events (platform_id, event_id) SELECT $1, unnest($2::text[])")
+            .bind(platform.id.as_str())
+            .bind(&ids)
+            .execute(conn)
+            .await
+    };
+    let fresh: HashSet<&str> = match try_plain(conn, ids.len(), plain, all_new).await? {
+        Some(_) => ids.iter().copied().collect(),
+        None => sqlx::query_scalar::<_, String>(
+            "INSERT INTO webhook_events (platform_id, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",
+        )
+        .bind(platform.id.as_str())
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        // The ids taken in, as the items' own strings.
+        .filter_map(|id| first.get_key_value(id.as_str()).map(|(k, _)| *k))
+        .collect(),
+    };
     let mut live = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match item.event_id.as_deref() {

@@ -36,7 +36,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use super::failures::{is_retryable, is_the_datas_fault};
 use crate::adapters::{self, Accepted, ParseContext};
 use crate::ingest::engine::{self, Counts};
-use crate::ingest::finish;
+use crate::ingest::{finish, plain};
 use crate::metrics::IngestMetrics;
 use crate::platforms::directory::{Directory, PlatformInfo};
 
@@ -293,7 +293,7 @@ impl Applier {
     ) -> anyhow::Result<(Vec<NewEvent>, Vec<Applied>)> {
         let mut parts = self.parts(platforms, rows)?;
         parts.sort_unstable_by(|a, b| a.platform.id.as_str().cmp(b.platform.id.as_str()));
-        let mut plain = engine::PlainInserts::per_transaction();
+        let mut plain = plain::PlainInserts::per_transaction();
         let mut events = Vec::new();
         let mut applied = Vec::with_capacity(parts.len());
         for part in parts {

@@ -137,6 +137,47 @@ async fn the_same_event_delivered_many_times_at_once_is_stored_once() {
 }
 
 #[tokio::test]
+async fn large_groups_of_new_events_and_of_events_mixed_with_replays_are_each_taken_in_once() {
+    // A group of many new event ids is stored with a plain INSERT; one that meets a known id
+    // falls back to the conflict-aware path. Both must take every new event in once and
+    // skip every replay.
+    let h = Harness::start().await;
+    let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let worker = h.link_new_worker("eats", "w1").await;
+    let event = |i: usize| {
+        let (day, minute) = (1 + i / 100, (i % 100) * 10);
+        let start = format!("2026-10-{day:02}T{:02}:{:02}:00Z", minute / 60, minute % 60);
+        let end = format!("2026-10-{day:02}T{:02}:{:02}:00Z", minute / 60, minute % 60 + 5);
+        let mut e = gig(&format!("g{i}"), "w1", &start, &end, "5.00");
+        e["event_id"] = json!(format!("e{i}"));
+        e
+    };
+    let stored_as_one_group = async |events: std::ops::Range<usize>| {
+        let lock = hold_the_inbox(&h).await;
+        let mut conn = h.pool.acquire().await.unwrap();
+        for i in events {
+            store_directly(&mut conn, "eats", &event(i)).await;
+        }
+        release_the_inbox(lock).await;
+        h.applied().await;
+    };
+    // Ten events applied alone, then 300 new ones in one group.
+    for i in 0..10 {
+        assert_eq!(h.webhook(&p, &event(i)).await.status(), 202);
+    }
+    stored_as_one_group(10..310).await;
+    let outcomes = h.status("eats").await["outcomes"].clone();
+    assert_eq!((outcomes["inserted"].clone(), outcomes["duplicates"].clone()), (json!(310), json!(0)), "{outcomes}");
+    // 300 more in one group, the first 20 of them replays of events taken in.
+    stored_as_one_group(290..590).await;
+    let outcomes = h.status("eats").await["outcomes"].clone();
+    assert_eq!((outcomes["inserted"].clone(), outcomes["duplicates"].clone()), (json!(590), json!(20)), "{outcomes}");
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.webhook_events").await, 590);
+    assert_eq!(h.activities(&worker).await.len(), 590);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.activities WHERE version > 1").await, 0);
+}
+
+#[tokio::test]
 async fn linking_and_unlinking_between_webhooks_attributes_each_record_to_the_link_of_its_time() {
     let h = Harness::start().await;
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
