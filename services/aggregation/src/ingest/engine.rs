@@ -8,7 +8,7 @@ use gigcover_domain::{Activity, Interval, WorkerId};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::plain::{PlainInserts, try_plain};
+use super::plain::{PlainInserts, Table, try_plain};
 use super::rows::{ActivityColumns, ActivityRow};
 use super::sql::insert_activities;
 use super::{partials, replays};
@@ -153,7 +153,8 @@ struct OldRow {
 }
 
 /// Writes `items` for `platform` in the open transaction `conn`; does not commit. `plain`
-/// is the transaction's budget of plain inserts, shared by its writes.
+/// is the transaction's budget of plain inserts, shared by its writes (each may take two:
+/// event ids and activities).
 pub async fn write(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
@@ -341,7 +342,7 @@ async fn insert_new(
         let inserted: Vec<(String, Option<Uuid>)> = columns.bind_to(query).fetch_all(conn).await?;
         Ok(inserted)
     };
-    let inserted = match try_plain(conn, columns.len(), plain, plain_insert).await? {
+    let inserted = match try_plain(conn, Table::Activities, columns.len(), plain, plain_insert).await? {
         Some(inserted) => inserted,
         None => {
             let query = sqlx::query_as(concat!(

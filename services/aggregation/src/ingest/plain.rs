@@ -1,9 +1,9 @@
 //! Plain inserts first. A large insert whose rows are all expected new (a fresh batch's
-//! activities, a webhook group's event ids) runs as a plain `INSERT` inside a savepoint:
-//! for Postgres it costs about half of `ON CONFLICT`'s speculative insertion (3.7 → 2.0 µs
-//! per event id, 7.0 → 5.5 µs per activity, measured on this machine's Postgres 15). When a
-//! row exists already, the savepoint rolls back, nothing of it stays, and the caller takes
-//! its `ON CONFLICT` path.
+//! activities, a webhook group's event ids) runs as a plain `INSERT` inside a savepoint,
+//! which costs Postgres less than `ON CONFLICT`'s speculative insertion: about half for an
+//! event id (3.7 → 2.0 µs, Postgres 15 here, groups of 2,000), about a quarter for an
+//! activity. When a row exists already, the savepoint rolls back, nothing of it stays, and
+//! the caller takes its `ON CONFLICT` path.
 
 use sqlx::PgConnection;
 
@@ -11,39 +11,53 @@ use sqlx::PgConnection;
 /// would cost more than the plain insert saves.
 const PLAIN_INSERT_FROM: usize = 256;
 
-/// How many more inserts of one transaction may be tried plain. Each leaves a
-/// subtransaction until the commit; Postgres keeps 64 per session in shared memory, and
-/// past that every snapshot in the cluster consults `pg_subtrans` while the transaction
-/// runs.
+/// The tables whose inserts are tried plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Activities,
+    WebhookEvents,
+}
+
+/// How many more inserts of one transaction may be tried plain, and into which tables.
+/// Each try leaves a subtransaction until the commit; Postgres keeps 64 per session in
+/// shared memory, and past that every snapshot in the cluster consults `pg_subtrans` while
+/// the transaction runs. A table whose plain insert met a known row is not tried again in
+/// that transaction: it will likely meet more (a batch sent again, replayed events).
 #[derive(Debug)]
-pub struct PlainInserts(u32);
+pub struct PlainInserts {
+    left: u32,
+    conflicted: Vec<Table>,
+}
 
 impl PlainInserts {
     /// A new transaction's budget, with room to spare below 64.
     pub fn per_transaction() -> Self {
-        Self(56)
+        Self { left: 56, conflicted: Vec::new() }
     }
 
-    /// Takes one from the budget; false when it is spent.
-    fn take(&mut self) -> bool {
-        let left = self.0 > 0;
-        self.0 = self.0.saturating_sub(1);
-        left
+    /// Takes one from the budget for `table`; false when it is spent or the table met a
+    /// known row.
+    fn take(&mut self, table: Table) -> bool {
+        if self.left == 0 || self.conflicted.contains(&table) {
+            return false;
+        }
+        self.left -= 1;
+        true
     }
 }
 
-/// Runs `insert`, a plain `INSERT` of `rows` rows expected all new, inside a savepoint of
-/// the open transaction `conn`. `None` (nothing written) when the insert is small, the
-/// transaction's budget is spent, or a row exists already. After such a conflict the budget
-/// is spent: a transaction that met known rows will likely meet more, and the rolled-back
-/// savepoint stays open until the commit.
+/// Runs `insert`, a plain `INSERT` into `table` of `rows` rows expected all new, inside a
+/// savepoint of the open transaction `conn`. `None` (nothing written) when the insert is
+/// small, the transaction's budget is spent or `table` met a known row before, or a row
+/// exists already (the rolled-back savepoint stays open until the commit).
 pub async fn try_plain<T>(
     conn: &mut PgConnection,
+    table: Table,
     rows: usize,
     budget: &mut PlainInserts,
     insert: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
 ) -> anyhow::Result<Option<T>> {
-    if rows < PLAIN_INSERT_FROM || !budget.take() {
+    if rows < PLAIN_INSERT_FROM || !budget.take(table) {
         return Ok(None);
     }
     let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
@@ -53,7 +67,7 @@ pub async fn try_plain<T>(
             Ok(Some(written))
         }
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            budget.0 = 0;
+            budget.conflicted.push(table);
             savepoint.rollback().await?;
             Ok(None)
         }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::PgConnection;
 
 use super::engine::{ItemStatus, Outcome};
-use super::plain::{PlainInserts, try_plain};
+use super::plain::{PlainInserts, Table, try_plain};
 use crate::adapters::Accepted;
 use crate::platforms::directory::PlatformInfo;
 
@@ -37,7 +37,7 @@ pub(super) async fn drop_replays(
             .execute(conn)
             .await
     };
-    let fresh: HashSet<&str> = match try_plain(conn, ids.len(), plain, all_new).await? {
+    let fresh: HashSet<&str> = match try_plain(conn, Table::WebhookEvents, ids.len(), plain, all_new).await? {
         Some(_) => ids.iter().copied().collect(),
         None => sqlx::query_scalar::<_, String>(
             "INSERT INTO webhook_events (platform_id, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id",

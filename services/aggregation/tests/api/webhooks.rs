@@ -152,13 +152,19 @@ async fn large_groups_of_new_events_and_of_events_mixed_with_replays_are_each_ta
         e["event_id"] = json!(format!("e{i}"));
         e
     };
+    // Stored in one transaction under the writers' lock, as a writer stores a group: the
+    // applier's horizon cannot fall among them, so they are applied as one group.
     let stored_as_one_group = async |events: std::ops::Range<usize>| {
-        let lock = hold_the_inbox(&h).await;
-        let mut conn = h.pool.acquire().await.unwrap();
+        let mut tx = h.pool.begin().await.unwrap();
+        sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
+            .bind(WRITERS_LOCK)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         for i in events {
-            store_directly(&mut conn, "eats", &event(i)).await;
+            store_directly(&mut tx, "eats", &event(i)).await;
         }
-        release_the_inbox(lock).await;
+        tx.commit().await.unwrap();
         h.applied().await;
     };
     // Ten events applied alone, then 300 new ones in one group.
