@@ -155,12 +155,7 @@ async fn large_groups_of_new_events_and_of_events_mixed_with_replays_are_each_ta
     // Stored in one transaction under the writers' lock, as a writer stores a group: the
     // applier's horizon cannot fall among them, so they are applied as one group.
     let stored_as_one_group = async |events: std::ops::Range<usize>| {
-        let mut tx = h.pool.begin().await.unwrap();
-        sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
-            .bind(WRITERS_LOCK)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let mut tx = begin_as_a_writer(&h).await;
         for i in events {
             store_directly(&mut tx, "eats", &event(i)).await;
         }
@@ -343,6 +338,18 @@ async fn release_the_inbox(mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>)
     sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *conn).await.unwrap();
 }
 
+/// A transaction holding the writers' lock (shared), as a writer holds it while it stores a
+/// group: the applier's horizon waits for its commit.
+async fn begin_as_a_writer(h: &Harness) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = h.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
+        .bind(WRITERS_LOCK)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
+
 /// Stores `event` for `platform` in the inbox as a writer would (one NDJSON line), on `conn`.
 async fn store_directly(conn: &mut sqlx::PgConnection, platform: &str, event: &Value) {
     let mut records = serde_json::to_vec(event).unwrap();
@@ -363,12 +370,7 @@ async fn a_webhook_numbered_earlier_but_stored_later_is_applied_before_those_aft
     let fare = |pay: &str| gig("g1", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", pay);
     // A writer numbers its row, then takes a while to commit, holding the writers' lock as
     // writers do; meanwhile a correction is numbered after it and committed.
-    let mut slow = h.pool.begin().await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
-        .bind(WRITERS_LOCK)
-        .execute(&mut *slow)
-        .await
-        .unwrap();
+    let mut slow = begin_as_a_writer(&h).await;
     store_directly(&mut slow, "eats", &fare("5.00")).await;
     store_directly(&mut h.pool.acquire().await.unwrap(), "eats", &fare("6.00")).await;
     // The applier (woken every second) waits for the slow writer instead of applying the
