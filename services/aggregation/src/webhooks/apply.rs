@@ -153,7 +153,7 @@ impl Applier {
     /// `since_vacuum` counts the rows applied since the inbox was last vacuumed.
     async fn drain(&self, shutdown: &CancellationToken, since_vacuum: &mut u64) -> anyhow::Result<()> {
         while !shutdown.is_cancelled() {
-            let applied = self.apply(None).await;
+            let applied = self.apply().await;
             if let Ok(group) = &applied {
                 *since_vacuum += group.webhooks as u64;
                 if *since_vacuum >= VACUUM_AFTER {
@@ -184,6 +184,7 @@ impl Applier {
     /// database) and all are tried again later.
     async fn one_by_one(&self) -> anyhow::Result<()> {
         let horizon = horizon(&self.pool).await?;
+        let platforms = self.platforms(horizon).await?;
         let seqs: Vec<i64> = sqlx::query_scalar(
             "SELECT seq FROM webhook_inbox WHERE failed_at IS NULL AND seq <= $2 ORDER BY seq LIMIT $1",
         )
@@ -194,7 +195,7 @@ impl Applier {
         let mut failed = Vec::new();
         let mut applied_any = false;
         for seq in seqs {
-            match self.apply(Some(seq)).await {
+            match self.apply_up_to(horizon, &platforms, Some(seq)).await {
                 Ok(group) => applied_any |= group.webhooks > 0,
                 Err(e) if is_retryable(&e) => return Err(e),
                 Err(e) => failed.push((seq, e)),
@@ -217,12 +218,23 @@ impl Applier {
         }
     }
 
-    /// Applies the oldest webhooks not failed (only `only`, when given) in one transaction.
-    async fn apply(&self, only: Option<i64>) -> anyhow::Result<Group> {
+    /// Applies the oldest webhooks not failed in one transaction.
+    async fn apply(&self) -> anyhow::Result<Group> {
         let horizon = horizon(&self.pool).await?;
         // Known before the transaction: a platform not in the directory's cache would take
         // a second connection while this one holds the inbox.
         let platforms = self.platforms(horizon).await?;
+        self.apply_up_to(horizon, &platforms, None).await
+    }
+
+    /// Applies the oldest webhooks not failed up to `horizon` (only `only`, when given) in
+    /// one transaction; `platforms` are those of the webhooks waiting up to `horizon`.
+    async fn apply_up_to(
+        &self,
+        horizon: i64,
+        platforms: &HashMap<String, Arc<PlatformInfo>>,
+        only: Option<i64>,
+    ) -> anyhow::Result<Group> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *tx).await?;
         let rows: Vec<InboxRow> = sqlx::query_as(
@@ -249,7 +261,7 @@ impl Applier {
         for t in rows.iter().filter_map(InboxRow::trace).take(LINKS_KEPT) {
             span.add_link(context_from_trace_parent(&t).span().span_context().clone());
         }
-        let (events, applied) = self.write(&mut tx, &platforms, &rows).instrument(span.clone()).await?;
+        let (events, applied) = self.write(&mut tx, platforms, &rows).instrument(span.clone()).await?;
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         sqlx::query("DELETE FROM webhook_inbox WHERE seq = ANY($1)").bind(&seqs).execute(&mut *tx).await?;
         gigcover_feed::publish(tx, &events).instrument(span).await?;
