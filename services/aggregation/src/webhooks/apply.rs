@@ -107,7 +107,14 @@ struct Part {
 struct Group {
     webhooks: usize,
     bytes: i64,
+    /// Cut short before a webhook whose platform was not resolved (another instance
+    /// applied webhooks meanwhile, so the oldest now reach past those resolved): the rest
+    /// waits, and its platforms are resolved for the next group.
+    cut: bool,
 }
+
+/// The platforms of the next webhooks to apply, by id: `None` for one that cannot be read.
+type Platforms = HashMap<String, Option<Arc<PlatformInfo>>>;
 
 /// What a committed group did for one platform, reported to the metrics after the commit.
 struct Applied {
@@ -163,7 +170,9 @@ impl Applier {
             }
             match applied {
                 // A group cut by the byte limit ends past its half (a webhook is far smaller).
-                Ok(group) if group.webhooks as i64 >= self.max_webhooks || group.bytes >= self.max_bytes / 2 => {}
+                Ok(group)
+                    if group.webhooks as i64 >= self.max_webhooks || group.bytes >= self.max_bytes / 2 || group.cut => {
+                }
                 Ok(_) => return Ok(()),
                 Err(e) if is_retryable(&e) => return Err(e),
                 Err(e) => {
@@ -228,16 +237,11 @@ impl Applier {
     }
 
     /// Applies the oldest webhooks not failed up to `horizon` (only `only`, when given) in
-    /// one transaction; `platforms` are those of the webhooks waiting up to `horizon`.
-    async fn apply_up_to(
-        &self,
-        horizon: i64,
-        platforms: &HashMap<String, Arc<PlatformInfo>>,
-        only: Option<i64>,
-    ) -> anyhow::Result<Group> {
+    /// one transaction, as far as the webhooks whose platforms are in `platforms` go.
+    async fn apply_up_to(&self, horizon: i64, platforms: &Platforms, only: Option<i64>) -> anyhow::Result<Group> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *tx).await?;
-        let rows: Vec<InboxRow> = sqlx::query_as(
+        let mut rows: Vec<InboxRow> = sqlx::query_as(
             "SELECT seq, platform_id, received_at, records, traceparent, tracestate
              FROM (SELECT *, sum(octet_length(records)) OVER (ORDER BY seq) AS upto
                    FROM (SELECT * FROM webhook_inbox
@@ -252,7 +256,10 @@ impl Applier {
         .bind(horizon)
         .fetch_all(&mut *tx)
         .await?;
-        let group = Group { webhooks: rows.len(), bytes: rows.iter().map(|r| r.records.len() as i64).sum() };
+        let resolved = rows.iter().position(|r| !platforms.contains_key(&r.platform_id)).unwrap_or(rows.len());
+        let cut = resolved < rows.len();
+        rows.truncate(resolved);
+        let group = Group { webhooks: rows.len(), bytes: rows.iter().map(|r| r.records.len() as i64).sum(), cut };
         if rows.is_empty() {
             return Ok(group);
         }
@@ -274,23 +281,34 @@ impl Applier {
         Ok(group)
     }
 
-    /// The platforms of the webhooks waiting up to `horizon`, those that can be read.
-    async fn platforms(&self, horizon: i64) -> anyhow::Result<HashMap<String, Arc<PlatformInfo>>> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT platform_id FROM webhook_inbox WHERE failed_at IS NULL AND seq <= $1")
-                .bind(horizon)
-                .fetch_all(&self.pool)
-                .await?;
+    /// The platforms of the next webhooks to apply: the oldest not failed up to `horizon`,
+    /// as many as one group takes (not the whole backlog: reading all of it for each group
+    /// would make a backlog slower to apply the longer it is).
+    async fn platforms(&self, horizon: i64) -> anyhow::Result<Platforms> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT platform_id
+             FROM (SELECT platform_id FROM webhook_inbox WHERE failed_at IS NULL AND seq <= $1
+                   ORDER BY seq LIMIT $2) next",
+        )
+        .bind(horizon)
+        .bind(self.max_webhooks)
+        .fetch_all(&self.pool)
+        .await?;
         let mut platforms = HashMap::with_capacity(ids.len());
         for id in ids {
             // One that cannot be read fails its own webhooks (see `parts`), not the others'.
-            match self.directory.get(&id).await {
-                Ok(Some(platform)) => {
-                    platforms.insert(id, platform);
+            let platform = match self.directory.get(&id).await {
+                Ok(Some(platform)) => Some(platform),
+                Ok(None) => {
+                    tracing::warn!(platform = id, "stored webhooks of a platform not registered");
+                    None
                 }
-                Ok(None) => tracing::warn!(platform = id, "stored webhooks of a platform not registered"),
-                Err(e) => tracing::warn!(platform = id, error = format!("{e:#}"), "could not read a platform"),
-            }
+                Err(e) => {
+                    tracing::warn!(platform = id, error = format!("{e:#}"), "could not read a platform");
+                    None
+                }
+            };
+            platforms.insert(id, platform);
         }
         Ok(platforms)
     }
@@ -300,7 +318,7 @@ impl Applier {
     async fn write(
         &self,
         conn: &mut PgConnection,
-        platforms: &HashMap<String, Arc<PlatformInfo>>,
+        platforms: &Platforms,
         rows: &[InboxRow],
     ) -> anyhow::Result<(Vec<NewEvent>, Vec<Applied>)> {
         let mut parts = self.parts(platforms, rows)?;
@@ -323,7 +341,7 @@ impl Applier {
     }
 
     /// The rows' events through their platforms' adapters, by platform.
-    fn parts(&self, platforms: &HashMap<String, Arc<PlatformInfo>>, rows: &[InboxRow]) -> anyhow::Result<Vec<Part>> {
+    fn parts(&self, platforms: &Platforms, rows: &[InboxRow]) -> anyhow::Result<Vec<Part>> {
         let mut parts: Vec<Part> = Vec::new();
         for (r, row) in rows.iter().enumerate() {
             let at = match parts.iter().position(|p| p.platform.id.as_str() == row.platform_id) {
@@ -332,6 +350,7 @@ impl Applier {
                     let platform = platforms
                         .get(&row.platform_id)
                         .cloned()
+                        .flatten()
                         .ok_or_else(|| anyhow::anyhow!("platform {} could not be read", row.platform_id))?;
                     parts.push(Part { platform, items: Vec::new(), owner: Vec::new(), refused: Vec::new() });
                     parts.len() - 1

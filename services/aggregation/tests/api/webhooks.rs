@@ -536,3 +536,41 @@ async fn webhooks_of_a_platform_that_cannot_be_read_are_kept_aside_and_the_other
     assert_eq!(kept[0].0, "ghost");
     assert!(kept[0].1.contains("platform ghost could not be read"), "{}", kept[0].1);
 }
+
+#[tokio::test]
+async fn a_backlog_of_several_groups_and_platforms_is_applied_group_by_group_in_order() {
+    // Groups of two webhooks: each group resolves the platforms of its own webhooks only.
+    let h = Harness::start_with(|c| c.with("aggregation.apply_max_webhooks", 2)).await;
+    let eats = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let rides = h.platform("rides", "gig_records", "Europe/Berlin", "EUR").await;
+    let eater = h.link_new_worker("eats", "w1").await;
+    let rider = h.link_new_worker("rides", "r1").await;
+    let lock = hold_the_inbox(&h).await;
+    let now = chrono::Utc::now().timestamp();
+    // eats fills the first groups; rides, a platform that cannot be read and a correction
+    // of eats's first gig come only in later ones.
+    for pay in ["5", "6", "7"] {
+        let event = gig(&format!("e{pay}"), "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", pay);
+        assert_eq!(h.webhook_signed(&eats.id, &eats.secret, &event, now).await.status(), 202);
+    }
+    let ride = gig("r", "r1", "2026-11-02T09:00:00Z", "2026-11-02T09:30:00Z", "9");
+    assert_eq!(h.webhook_signed(&rides.id, &rides.secret, &ride, now).await.status(), 202);
+    store_directly(&mut h.pool.acquire().await.unwrap(), "ghost", &json!({"id": "x"})).await;
+    let correction = gig("e5", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5.50");
+    assert_eq!(h.webhook_signed(&eats.id, &eats.secret, &correction, now).await.status(), 202);
+    release_the_inbox(lock).await;
+    h.applied().await;
+
+    let pay: Vec<(Value, Value)> =
+        h.activities(&eater).await.iter().map(|a| (a["external_id"].clone(), a["pay"].clone())).collect();
+    assert_eq!(pay, [(json!("e5"), json!("5.50")), (json!("e6"), json!("6")), (json!("e7"), json!("7"))]);
+    assert_eq!(h.activities(&rider).await.len(), 1);
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT platform_id FROM aggregation.webhook_inbox WHERE failed_at IS NOT NULL")
+            .fetch_all(&h.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, ["ghost"], "only the webhook of the platform that cannot be read is kept aside");
+    let status = h.status("eats").await;
+    assert_eq!((status["outcomes"]["inserted"].clone(), status["outcomes"]["updated"].clone()), (json!(3), json!(1)));
+}
