@@ -10,6 +10,10 @@
 //!    stored and applied moments later, so their rate counts the time until the last one
 //!    is applied, and their CPU time the applying: what is sustained, not what is queued.
 //!    Rates and both ratios.
+//! 3. The webhooks' work in its two halves, for where the time goes: the same `wrk` run
+//!    with the applier held back (the bench holds the applier's lock, as another
+//!    instance's applier would), so only storing and answering are measured; then that
+//!    backlog applied alone.
 //!
 //! Each comparison runs `--rounds` times, alternating; medians are reported. Run with
 //! `bench/ingest.sh` (release build). Needs `wrk` for part 2 (skipped, with a message, without it).
@@ -20,6 +24,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use gigcover_aggregation::webhooks::apply::APPLIER_LOCK;
 use gigcover_e2e::load::{median, wrk};
 use gigcover_e2e::process::{children_cpu_seconds, cluster_cpu_between, cluster_cpu_seconds, cpu_seconds};
 use gigcover_e2e::{Gigcover, free_port};
@@ -181,23 +186,75 @@ async fn answered() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every stored webhook applied (none kept as failed).
-async fn inbox_applied(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+/// `count` unique webhooks, each one gig record signed with `secret` now, one per line as
+/// `post_json.lua` reads them; `prefix` keeps their ids apart from other runs'.
+fn signed_events(prefix: &str, count: usize, workers: usize, secret: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    let file = tempfile::NamedTempFile::new()?;
+    let mut w = std::io::BufWriter::new(file.as_file());
+    let t = chrono::Utc::now().timestamp();
+    for i in 0..count {
+        let minute = i % 1400;
+        let body = json!({"id": format!("wh{prefix}-{i}"), "event_id": format!("ev{prefix}-{i}"), "worker": format!("w{}", i % workers),
+            "start_datetime": format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i % 20, minute / 60, minute % 60),
+            "end_datetime": format!("2026-11-{:02}T{:02}:{:02}:40Z", 1 + i % 20, minute / 60, minute % 60),
+            "income": {"pay": "4.00"}})
+        .to_string();
+        let sig = gigcover_kit::signature::sign(secret.as_bytes(), t, body.as_bytes());
+        writeln!(w, "{sig}\t{body}")?;
+    }
+    w.flush()?;
+    drop(w);
+    Ok(file)
+}
+
+/// Applying alone: with the applier held back (`held`, a connection holding its lock) and
+/// a backlog stored, lets it go and measures from its first applied group (so not its
+/// wake-up) until the inbox is empty: the rate and the CPU per webhook of applying.
+async fn drained(
+    pool: &sqlx::PgPool,
+    mut held: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    server: u32,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Run> {
+    let first = oldest_pending(pool).await?;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *held).await?;
+    drop(held);
     let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let (pending, failed): (i64, i64) = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE failed_at IS NULL), count(*) FILTER (WHERE failed_at IS NOT NULL)
-             FROM aggregation.webhook_inbox",
-        )
+    while oldest_pending(pool).await? == first {
+        anyhow::ensure!(Instant::now() < deadline, "the applier did not start on the backlog");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM aggregation.webhook_inbox WHERE failed_at IS NULL")
         .fetch_one(pool)
         .await?;
-        anyhow::ensure!(failed == 0, "{failed} webhooks could not be applied");
-        if pending == 0 {
-            return Ok(());
-        }
-        anyhow::ensure!(Instant::now() < deadline, "{pending} webhooks still not applied after 10 minutes");
+    let before = Cpu::now(server, data_dir)?;
+    let started = Instant::now();
+    inbox_applied(pool).await?;
+    let rate = left as f64 / started.elapsed().as_secs_f64();
+    Ok(Run { rps: rate, done_rps: rate, micros: Cpu::now(server, data_dir)?.micros_since(&before, left as f64) })
+}
+
+/// Every stored webhook applied (none kept as failed). Waits by looking at the oldest
+/// pending webhook only: counting a large inbox every few milliseconds would cost the
+/// cluster more CPU than the applying it waits for.
+async fn inbox_applied(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while oldest_pending(pool).await?.is_some() {
+        anyhow::ensure!(Instant::now() < deadline, "webhooks still not applied after 10 minutes");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM aggregation.webhook_inbox WHERE failed_at IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    anyhow::ensure!(failed == 0, "{failed} webhooks could not be applied");
+    Ok(())
+}
+
+/// The number of the oldest webhook stored and not yet applied.
+async fn oldest_pending(pool: &sqlx::PgPool) -> anyhow::Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT seq FROM aggregation.webhook_inbox WHERE failed_at IS NULL ORDER BY seq LIMIT 1")
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// The CPU time a scripted `wrk` spends loading its requests before it sends any: `wrk`
@@ -328,6 +385,7 @@ async fn main() -> anyhow::Result<()> {
         // This process hosts the hello-world; gigcover serves the webhooks.
         let this = std::process::id();
         let (mut hello_runs, mut same_runs, mut hook_runs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut stored_runs, mut drain_runs) = (Vec::new(), Vec::new());
         for round in 0..args.rounds {
             hello_runs.push(
                 measured(
@@ -340,54 +398,53 @@ async fn main() -> anyhow::Result<()> {
                 )
                 .await?,
             );
-            // Enough unique, freshly signed events for the run at 60k/s.
+            // Enough unique, freshly signed events for a run at 60k/s.
             let events = 60_000 * args.seconds as usize;
-            let file = tempfile::NamedTempFile::new()?;
-            {
-                let mut w = std::io::BufWriter::new(file.as_file());
-                let t = chrono::Utc::now().timestamp();
-                for i in 0..events {
-                    let minute = i % 1400;
-                    let body = json!({"id": format!("wh{round}-{i}"), "event_id": format!("ev{round}-{i}"), "worker": format!("w{}", i % workers.len()),
-                        "start_datetime": format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i % 20, minute / 60, minute % 60),
-                        "end_datetime": format!("2026-11-{:02}T{:02}:{:02}:40Z", 1 + i % 20, minute / 60, minute % 60),
-                        "income": {"pay": "4.00"}})
-                    .to_string();
-                    let sig = gigcover_kit::signature::sign(secret.as_bytes(), t, body.as_bytes());
-                    writeln!(w, "{sig}\t{body}")?;
-                }
-            }
+            let file = signed_events(&round.to_string(), events, workers.len(), &secret)?;
             let path = file.path().display().to_string();
             let startup = script_startup(&script, &[&path, "2", "Gigcover-Signature"])?;
-            let run = |url: &str| -> Vec<String> {
+            let run = |url: &str, events: &tempfile::NamedTempFile| -> Vec<String> {
+                let path = events.path().display().to_string();
                 ["-t2", "-c", &conns, "-d", &duration, "-s", &script, url, "--", &path, "2", "Gigcover-Signature"]
                     .map(str::to_owned)
                     .into()
             };
-            let (same, hooks) = (run(&hello_url), run(&hook_url));
-            let (same, hooks): (Vec<&str>, Vec<&str>) =
-                (same.iter().map(String::as_str).collect(), hooks.iter().map(String::as_str).collect());
+            let (same, hooks) = (run(&hello_url, &file), run(&hook_url, &file));
+            let [same, hooks] = [&same, &hooks].map(|a| a.iter().map(String::as_str).collect::<Vec<_>>());
             same_runs.push(measured(&same, args.seconds, startup, this, &data_dir, answered).await?);
             let hooks =
                 measured(&hooks, args.seconds, startup, gigcover, &data_dir, async || inbox_applied(&pool).await)
                     .await?;
+            // The halves: storing with the applier held back, then applying that backlog
+            // (events signed now: the run is within the signature tolerance).
+            let halves = signed_events(&format!("halves{round}"), events, workers.len(), &secret)?;
+            let stored = run(&hook_url, &halves);
+            let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
+            let mut held = pool.acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *held).await?;
+            let stored = measured(&stored, args.seconds, startup, gigcover, &data_dir, answered).await?;
+            drain_runs.push(drained(&pool, held, gigcover, &data_dir).await?);
             // The hello-world may cycle through the events; the webhooks must not (a replay is cheaper).
             anyhow::ensure!(
-                hooks.rps * (args.seconds as f64) < events as f64,
+                hooks.rps.max(stored.rps) * (args.seconds as f64) < events as f64,
                 "ran out of unique events; raise the pool"
             );
             hook_runs.push(hooks);
+            stored_runs.push(stored);
             eprintln!(
-                "round {}: hello-world {:.0}/s, hello-world same requests {:.0}/s, webhooks {:.0}/s answered, {:.0}/s applied",
+                "round {}: hello-world {:.0}/s, hello-world same requests {:.0}/s, webhooks {:.0}/s answered, {:.0}/s applied; \
+                 stored alone {:.0}/s, applied alone {:.0}/s",
                 round + 1,
                 hello_runs[round].rps,
                 same_runs[round].rps,
                 hook_runs[round].rps,
-                hook_runs[round].done_rps
+                hook_runs[round].done_rps,
+                stored_runs[round].rps,
+                drain_runs[round].rps
             );
         }
         handle.stop(true).await;
-        Some([Run::median(hello_runs), Run::median(same_runs), Run::median(hook_runs)])
+        Some([hello_runs, same_runs, hook_runs, stored_runs, drain_runs].map(Run::median))
     } else {
         eprintln!("wrk is not installed (apt-get install wrk): webhook comparison skipped");
         None
@@ -404,7 +461,7 @@ async fn main() -> anyhow::Result<()> {
         "CPU per record, µs (medians)         COPY: postgres {copy_cpu:.1}; batch: gigcover {:.1}, postgres {:.1}",
         batch_cpu[0], batch_cpu[1]
     );
-    if let Some([hello, same, hooks]) = webhook {
+    if let Some([hello, same, hooks, stored, drained]) = webhook {
         println!("anchor  actix-web hello-world, GET    : {:>10.0} req/s", hello.rps);
         println!(
             "anchor  hello-world, same requests    : {:>10.0} req/s   (the webhooks' wrk script and bodies)",
@@ -417,11 +474,20 @@ async fn main() -> anyhow::Result<()> {
         println!("ratio   webhooks / hello-world GET    : {:>10.2}   (goal >= 0.3)", hooks.done_rps / hello.rps);
         println!("ratio   webhooks / same requests      : {:>10.2}", hooks.done_rps / same.rps);
         println!(
+            "halves  webhooks stored alone         : {:>10.0} req/s   (answered; the applier held back)",
+            stored.rps
+        );
+        println!("halves  that backlog applied alone    : {:>10.0} webhooks/s", drained.rps);
+        println!(
             "CPU per request, µs (medians)        wrk   server  postgres      sum   (webhooks: applying included)"
         );
-        for (name, run) in
-            [("hello-world, GET", &hello), ("hello-world, same requests", &same), ("signed webhooks", &hooks)]
-        {
+        for (name, run) in [
+            ("hello-world, GET", &hello),
+            ("hello-world, same requests", &same),
+            ("signed webhooks", &hooks),
+            ("  storing alone", &stored),
+            ("  applying alone", &drained),
+        ] {
             let [client, server, database] = run.micros;
             println!("  {name:<30} {client:>8.1} {server:>8.1} {database:>8.1} {:>8.1}", client + server + database);
         }
