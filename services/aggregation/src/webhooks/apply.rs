@@ -169,7 +169,8 @@ impl Applier {
                 }
             }
             match applied {
-                // A group cut by the byte limit ends past its half (a webhook is far smaller).
+                // A group cut by the byte limit ends past its half (a webhook is far smaller);
+                // one cut before a platform not resolved goes on with the rest at once.
                 Ok(group)
                     if group.webhooks as i64 >= self.max_webhooks || group.bytes >= self.max_bytes / 2 || group.cut => {
                 }
