@@ -31,7 +31,8 @@ pub struct AggregationSettings {
     /// Most stored webhooks applied in one transaction. Larger groups cost less per webhook
     /// (one `activity.changed` per worker and group, fewer statements): 6,000 against 2,000
     /// applied a backlog with about a fifth less CPU per webhook (`bench/ingest.sh`, its
-    /// "applying alone"), and hold a linger's worth of webhooks at 25k a second.
+    /// "applying alone"), and hold a linger's worth of webhooks at 25k a second. A group
+    /// that fails is applied again one webhook per transaction, so as many of those.
     pub apply_max_webhooks: i64,
     /// Most stored webhook bytes applied in one transaction (one webhook is always taken).
     pub apply_max_bytes: i64,

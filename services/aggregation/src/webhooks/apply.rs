@@ -108,8 +108,8 @@ struct Group {
     webhooks: usize,
     bytes: i64,
     /// Cut short before a webhook whose platform was not resolved (another instance
-    /// applied webhooks meanwhile, so the oldest now reach past those resolved): the rest
-    /// waits, and its platforms are resolved for the next group.
+    /// applied webhooks meanwhile, so the oldest now reach past those resolved, or a failed
+    /// webhook was set to apply again): the rest goes on at once, its platforms resolved.
     cut: bool,
 }
 

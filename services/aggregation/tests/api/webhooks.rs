@@ -574,3 +574,52 @@ async fn a_backlog_of_several_groups_and_platforms_is_applied_group_by_group_in_
     let status = h.status("eats").await;
     assert_eq!((status["outcomes"]["inserted"].clone(), status["outcomes"]["updated"].clone()), (json!(3), json!(1)));
 }
+
+#[tokio::test]
+async fn a_failed_webhook_set_to_apply_again_while_the_applier_waits_is_applied_with_the_rest() {
+    let h = Harness::start().await;
+    let eats = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
+    let rides = h.platform("rides", "gig_records", "Europe/Berlin", "EUR").await;
+    let eater = h.link_new_worker("eats", "w1").await;
+    let rider = h.link_new_worker("rides", "r1").await;
+    // A rides webhook the database refuses is set aside.
+    for statement in [
+        "CREATE FUNCTION aggregation.refuse_rides() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.platform_id = 'rides' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_rides BEFORE INSERT ON aggregation.activities
+         FOR EACH ROW EXECUTE FUNCTION aggregation.refuse_rides()",
+    ] {
+        sqlx::query(statement).execute(&h.pool).await.unwrap();
+    }
+    let now = chrono::Utc::now().timestamp();
+    let ride = gig("r", "r1", "2026-11-02T09:00:00Z", "2026-11-02T09:30:00Z", "9");
+    assert_eq!(h.webhook_signed(&rides.id, &rides.secret, &ride, now).await.status(), 202);
+    h.applied().await;
+    assert_eq!(h.status("rides").await["failed_webhooks"], 1);
+    sqlx::query("DROP TRIGGER refuse_rides ON aggregation.activities").execute(&h.pool).await.unwrap();
+
+    // The applier waits for its lock with the platforms of what was pending then resolved;
+    // meanwhile eats sends, and the mended rides webhook is set to apply again (the runbook),
+    // ahead of everything pending and of a platform the applier did not resolve.
+    let lock = hold_the_inbox(&h).await;
+    while h.count(APPLIER_WAITING).await == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let meal = gig("e", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5");
+    assert_eq!(h.webhook_signed(&eats.id, &eats.secret, &meal, now).await.status(), 202);
+    sqlx::query("UPDATE aggregation.webhook_inbox SET failed_at = NULL, failure = NULL WHERE platform_id = 'rides'")
+        .execute(&h.pool)
+        .await
+        .unwrap();
+    release_the_inbox(lock).await;
+    h.applied().await;
+
+    assert_eq!(h.activities(&rider).await.len(), 1);
+    assert_eq!(h.activities(&eater).await.len(), 1);
+    assert_eq!(h.count("SELECT count(*) FROM aggregation.webhook_inbox").await, 0, "nothing set aside again");
+}
+
+/// Counts the sessions of this test's database waiting for an advisory lock (the applier,
+/// while a test holds its lock).
+const APPLIER_WAITING: &str = "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                               WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()";
