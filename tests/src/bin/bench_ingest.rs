@@ -207,6 +207,29 @@ fn signed_events(prefix: &str, count: usize, workers: usize, secret: &str) -> an
     Ok(file)
 }
 
+/// Holds the applier's lock on a connection of `pool`, as another instance's applier
+/// would, once the applier waits for it: it then took its horizon before any webhook of the
+/// run was stored, so its first group after [`drained`] lets it go is empty and the webhooks
+/// stored meanwhile are applied in full groups from the start.
+async fn hold_the_applier(pool: &sqlx::PgPool) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    let mut held = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *held).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                            WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database())",
+        )
+        .fetch_one(&mut *held)
+        .await?;
+        if waiting {
+            return Ok(held);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the applier never waited for its lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Applying alone: with the applier held back (`held`, a connection holding its lock) and
 /// a backlog stored, lets it go and measures from its first applied group (so not its
 /// wake-up) until the inbox is empty: the rate and the CPU per webhook of applying.
@@ -217,6 +240,7 @@ async fn drained(
     data_dir: &std::path::Path,
 ) -> anyhow::Result<Run> {
     let first = oldest_pending(pool).await?;
+    anyhow::ensure!(first.is_some(), "no backlog to apply");
     sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *held).await?;
     drop(held);
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -224,11 +248,11 @@ async fn drained(
         anyhow::ensure!(Instant::now() < deadline, "the applier did not start on the backlog");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let before = Cpu::now(server, data_dir)?;
+    let started = Instant::now();
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM aggregation.webhook_inbox WHERE failed_at IS NULL")
         .fetch_one(pool)
         .await?;
-    let before = Cpu::now(server, data_dir)?;
-    let started = Instant::now();
     inbox_applied(pool).await?;
     let rate = left as f64 / started.elapsed().as_secs_f64();
     Ok(Run { rps: rate, done_rps: rate, micros: Cpu::now(server, data_dir)?.micros_since(&before, left as f64) })
@@ -420,8 +444,7 @@ async fn main() -> anyhow::Result<()> {
             let halves = signed_events(&format!("halves{round}"), events, workers.len(), &secret)?;
             let stored = run(&hook_url, &halves);
             let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
-            let mut held = pool.acquire().await?;
-            sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *held).await?;
+            let held = hold_the_applier(&pool).await?;
             let stored = measured(&stored, args.seconds, startup, gigcover, &data_dir, answered).await?;
             drain_runs.push(drained(&pool, held, gigcover, &data_dir).await?);
             // The hello-world may cycle through the events; the webhooks must not (a replay is cheaper).
