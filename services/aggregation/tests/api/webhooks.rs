@@ -448,14 +448,7 @@ async fn a_webhook_that_cannot_be_applied_is_kept_with_its_failure_and_the_other
     let p = h.platform("eats", "gig_records", "Europe/Berlin", "EUR").await;
     let worker = h.link_new_worker("eats", "w1").await;
     // A fault of our own that no retry mends: the database refuses one record.
-    for statement in [
-        "CREATE FUNCTION aggregation.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN IF NEW.external_id = 'poison' THEN RAISE EXCEPTION 'poisoned record'; END IF; RETURN NEW; END $$",
-        "CREATE TRIGGER refuse_poison BEFORE INSERT ON aggregation.activities
-         FOR EACH ROW EXECUTE FUNCTION aggregation.refuse_poison()",
-    ] {
-        sqlx::query(statement).execute(&h.pool).await.unwrap();
-    }
+    refuse_activities(&h, "NEW.external_id = 'poison'", "poisoned record").await;
     // Stored together, so they are applied together first.
     let lock = hold_the_inbox(&h).await;
     let now = chrono::Utc::now().timestamp();
@@ -483,7 +476,7 @@ async fn a_webhook_that_cannot_be_applied_is_kept_with_its_failure_and_the_other
     // When nothing at all can be applied, and not for its data (an internal error here), the
     // fault is not the webhook's: it waits, and is applied once the database accepts it again.
     sqlx::query(
-        "CREATE OR REPLACE FUNCTION aggregation.refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        "CREATE OR REPLACE FUNCTION aggregation.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN RAISE EXCEPTION 'every record refused' USING ERRCODE = 'XX000'; END $$",
     )
     .execute(&h.pool)
@@ -494,7 +487,7 @@ async fn a_webhook_that_cannot_be_applied_is_kept_with_its_failure_and_the_other
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let status = h.status("eats").await;
     assert_eq!((status["pending_webhooks"].clone(), status["failed_webhooks"].clone()), (json!(1), json!(1)));
-    sqlx::query("DROP TRIGGER refuse_poison ON aggregation.activities").execute(&h.pool).await.unwrap();
+    sqlx::query("DROP TRIGGER refuse ON aggregation.activities").execute(&h.pool).await.unwrap();
     h.applied().await;
     assert_eq!(h.activities(&worker).await.len(), 3);
 }
@@ -583,20 +576,13 @@ async fn a_failed_webhook_set_to_apply_again_while_the_applier_waits_is_applied_
     let eater = h.link_new_worker("eats", "w1").await;
     let rider = h.link_new_worker("rides", "r1").await;
     // A rides webhook the database refuses is set aside.
-    for statement in [
-        "CREATE FUNCTION aggregation.refuse_rides() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN IF NEW.platform_id = 'rides' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
-        "CREATE TRIGGER refuse_rides BEFORE INSERT ON aggregation.activities
-         FOR EACH ROW EXECUTE FUNCTION aggregation.refuse_rides()",
-    ] {
-        sqlx::query(statement).execute(&h.pool).await.unwrap();
-    }
+    refuse_activities(&h, "NEW.platform_id = 'rides'", "refused").await;
     let now = chrono::Utc::now().timestamp();
     let ride = gig("r", "r1", "2026-11-02T09:00:00Z", "2026-11-02T09:30:00Z", "9");
     assert_eq!(h.webhook_signed(&rides.id, &rides.secret, &ride, now).await.status(), 202);
     h.applied().await;
     assert_eq!(h.status("rides").await["failed_webhooks"], 1);
-    sqlx::query("DROP TRIGGER refuse_rides ON aggregation.activities").execute(&h.pool).await.unwrap();
+    sqlx::query("DROP TRIGGER refuse ON aggregation.activities").execute(&h.pool).await.unwrap();
 
     // The applier waits for its lock with the platforms of what was pending then resolved;
     // meanwhile eats sends, and the mended rides webhook is set to apply again (the runbook),
@@ -617,6 +603,24 @@ async fn a_failed_webhook_set_to_apply_again_while_the_applier_waits_is_applied_
     assert_eq!(h.activities(&rider).await.len(), 1);
     assert_eq!(h.activities(&eater).await.len(), 1);
     assert_eq!(h.count("SELECT count(*) FROM aggregation.webhook_inbox").await, 0, "nothing set aside again");
+}
+
+/// A fault of our own that no retry mends: the database refuses, with `message`, every
+/// activity inserted where `condition` (on `NEW`) holds, until
+/// `DROP TRIGGER refuse ON aggregation.activities`.
+async fn refuse_activities(h: &Harness, condition: &str, message: &str) {
+    for statement in [
+        format!(
+            "CREATE FUNCTION aggregation.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF {condition} THEN RAISE EXCEPTION '{message}'; END IF; RETURN NEW; END $$"
+        ),
+        "CREATE TRIGGER refuse BEFORE INSERT ON aggregation.activities
+         FOR EACH ROW EXECUTE FUNCTION aggregation.refuse()"
+            .to_owned(),
+    ] {
+        // The conditions and messages are the tests' own literals.
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&h.pool).await.unwrap();
+    }
 }
 
 /// Counts the sessions of this test's database waiting for an advisory lock (the applier,
