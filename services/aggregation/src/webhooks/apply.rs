@@ -194,17 +194,21 @@ impl Applier {
     /// database) and all are tried again later.
     async fn one_by_one(&self) -> anyhow::Result<()> {
         let horizon = horizon(&self.pool).await?;
-        let platforms = self.platforms(horizon).await?;
-        let seqs: Vec<i64> = sqlx::query_scalar(
-            "SELECT seq FROM webhook_inbox WHERE failed_at IS NULL AND seq <= $2 ORDER BY seq LIMIT $1",
+        // The group and its platforms, from one read: each webhook's platform is resolved.
+        let next: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, platform_id FROM webhook_inbox WHERE failed_at IS NULL AND seq <= $2 ORDER BY seq LIMIT $1",
         )
         .bind(self.max_webhooks)
         .bind(horizon)
         .fetch_all(&self.pool)
         .await?;
+        let mut ids: Vec<String> = next.iter().map(|(_, id)| id.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let platforms = self.resolve(ids).await;
         let mut failed = Vec::new();
         let mut applied_any = false;
-        for seq in seqs {
+        for (seq, _) in next {
             match self.apply_up_to(horizon, &platforms, Some(seq)).await {
                 Ok(group) => applied_any |= group.webhooks > 0,
                 Err(e) if is_retryable(&e) => return Err(e),
@@ -295,6 +299,11 @@ impl Applier {
         .bind(self.max_webhooks)
         .fetch_all(&self.pool)
         .await?;
+        Ok(self.resolve(ids).await)
+    }
+
+    /// The platforms `ids` from the directory.
+    async fn resolve(&self, ids: Vec<String>) -> Platforms {
         let mut platforms = HashMap::with_capacity(ids.len());
         for id in ids {
             // One that cannot be read fails its own webhooks (see `parts`), not the others'.
@@ -311,7 +320,7 @@ impl Applier {
             };
             platforms.insert(id, platform);
         }
-        Ok(platforms)
+        platforms
     }
 
     /// Writes the rows' events, each platform's as one write, in platform order (the order
