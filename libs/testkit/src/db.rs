@@ -76,3 +76,14 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+/// Whether a session of the database `conn` is in waits for an advisory lock: a test or a
+/// benchmark holding a service's lock sees the service block on it.
+pub async fn advisory_lock_awaited(conn: &mut sqlx::PgConnection) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                        WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database())",
+    )
+    .fetch_one(conn)
+    .await
+}

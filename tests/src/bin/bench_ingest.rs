@@ -216,13 +216,7 @@ async fn hold_the_applier(pool: &sqlx::PgPool) -> anyhow::Result<sqlx::pool::Poo
     sqlx::query("SELECT pg_advisory_lock(hashtext($1))").bind(APPLIER_LOCK).execute(&mut *held).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-                            WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database())",
-        )
-        .fetch_one(&mut *held)
-        .await?;
-        if waiting {
+        if gigcover_testkit::db::advisory_lock_awaited(&mut held).await? {
             return Ok(held);
         }
         anyhow::ensure!(Instant::now() < deadline, "the applier never waited for its lock");

@@ -588,7 +588,7 @@ async fn a_failed_webhook_set_to_apply_again_while_the_applier_waits_is_applied_
     // meanwhile eats sends, and the mended rides webhook is set to apply again (the runbook),
     // ahead of everything pending and of a platform the applier did not resolve.
     let lock = hold_the_inbox(&h).await;
-    while h.count(APPLIER_WAITING).await == 0 {
+    while !gigcover_testkit::db::advisory_lock_awaited(&mut h.pool.acquire().await.unwrap()).await.unwrap() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let meal = gig("e", "w1", "2026-11-02T08:00:00Z", "2026-11-02T08:30:00Z", "5");
@@ -622,8 +622,3 @@ async fn refuse_activities(h: &Harness, condition: &str, message: &str) {
         sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&h.pool).await.unwrap();
     }
 }
-
-/// Counts the sessions of this test's database waiting for an advisory lock (the applier,
-/// while a test holds its lock).
-const APPLIER_WAITING: &str = "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-                               WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()";
