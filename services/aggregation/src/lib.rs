@@ -7,11 +7,13 @@
 //! - `webhooks`, `batches`: the two ways in; both write through `ingest`.
 //! - `ingest`: the one write path (versions, retractions, attribution, events).
 //! - `query`: a worker's activities, a platform's ingestion status.
+//! - `freshness`: each platform's latest activity end, for the freshness SLO.
 
 mod access;
 mod accounts;
 pub mod adapters;
 mod batches;
+mod freshness;
 pub mod ingest;
 mod metrics;
 pub mod platforms;
@@ -97,6 +99,12 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         Duration::from_secs(settings.held_sweep_secs.max(1)),
         ctx.shutdown.clone(),
     );
+    let freshness = freshness::run(
+        ctx.pool.clone(),
+        metrics.clone(),
+        Duration::from_secs(settings.freshness_refresh_secs.max(1)),
+        ctx.shutdown.clone(),
+    );
     let state = web::Data::new(state::IngestState {
         pool: ctx.pool.clone(),
         directory,
@@ -111,6 +119,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         feed.listener,
         Box::pin(retention::run(ctx.pool.clone(), settings, ctx.shutdown.clone())) as _,
         Box::pin(late_attribution),
+        Box::pin(freshness),
         Box::pin(applier.run(stored, ctx.shutdown.clone())),
     ];
     background.extend(writers);

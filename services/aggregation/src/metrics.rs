@@ -2,10 +2,13 @@
 //! accepted and rejected (by reason), the lag from an activity's end to its storage, and
 //! the time of the latest activity — what freshness SLOs are computed from.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use gigcover_domain::PlatformId;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Gauge, Histogram};
+use tokio::sync::Notify;
 
 use crate::ingest::engine::Counts;
 
@@ -16,6 +19,8 @@ pub struct IngestMetrics {
     rejected: Counter<u64>,
     lag: Histogram<f64>,
     last_event: Gauge<f64>,
+    /// Told of each write that stored an activity: `freshness` publishes the latest again.
+    written: Arc<Notify>,
 }
 
 impl IngestMetrics {
@@ -39,11 +44,17 @@ impl IngestMetrics {
                 .with_unit("s")
                 .with_description("Unix time of the latest activity end stored")
                 .build(),
+            written: Arc::new(Notify::new()),
         }
     }
 
     fn platform(p: &PlatformId) -> KeyValue {
         KeyValue::new("platform", p.as_str().to_owned())
+    }
+
+    /// Notified by each write that stored an activity (see `freshness`).
+    pub fn written(&self) -> Arc<Notify> {
+        Arc::clone(&self.written)
     }
 
     pub fn received(&self, p: &PlatformId, n: u64, source: &'static str) {
@@ -64,18 +75,20 @@ impl IngestMetrics {
         self.lag.record(seconds.max(0.0), &[Self::platform(p)]);
     }
 
-    /// What a committed write took in: its records accepted, the latest activity end.
+    /// What a committed write took in: its records accepted; whether it stored an activity
+    /// (`last_end`), for `freshness` to publish the platform's latest activity end again.
     pub fn stored(&self, p: &PlatformId, counts: &Counts, last_end: Option<DateTime<Utc>>) {
         self.accepted(p, counts.accepted());
-        if let Some(end) = last_end {
-            self.last_event(p, end.timestamp() as f64);
+        if last_end.is_some() {
+            self.written.notify_one();
         }
     }
 
-    fn last_event(&self, p: &PlatformId, unix_seconds: f64) {
-        self.last_event.record(unix_seconds, &[Self::platform(p)]);
+    /// The platform's latest activity end (unix seconds), as `freshness` read it.
+    pub fn last_event(&self, platform: &str, unix_seconds: f64) {
+        self.last_event.record(unix_seconds, &[KeyValue::new("platform", platform.to_owned())]);
         // The freshness SLO per platform reads it from aggregation's own signals.
-        gigcover_kit::signals::of("aggregation").gauge(&format!("ingest.last_event_unix.{}", p.as_str()), unix_seconds);
+        gigcover_kit::signals::of("aggregation").gauge(&format!("ingest.last_event_unix.{platform}"), unix_seconds);
     }
 }
 

@@ -43,6 +43,10 @@ pub struct AggregationSettings {
     /// How often the held activity of linked accounts is swept for what a link could not
     /// see (written while the link was being made); see `accounts::late_attribution`.
     pub held_sweep_secs: u64,
+    /// How often each platform's latest activity end (the freshness SLO's gauge) is read
+    /// again from the database without a write of this instance to prompt it: another
+    /// instance's writes show this much later. See `freshness`.
+    pub freshness_refresh_secs: u64,
 }
 
 impl Default for AggregationSettings {
@@ -62,6 +66,7 @@ impl Default for AggregationSettings {
             apply_max_bytes: 16 * 1024 * 1024,
             apply_linger_ms: 200,
             held_sweep_secs: 30,
+            freshness_refresh_secs: 30,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod batches;
+mod freshness;
 mod gig_events;
 mod harness;
 mod platforms;
