@@ -139,6 +139,15 @@ async fn each_kind_of_slo_is_counted_from_spans_and_metric_points() {
     let rides = counts(freshness.instance("ingestion-freshness/rides")).await;
     assert_eq!((eats.good, eats.total), (20, 20), "fresh");
     assert_eq!((rides.good, rides.total), (0, 20), "two days old");
+    // A platform due less often (nightly batches, monthly exports) is judged by its own age.
+    let mut weekly = freshness.clone();
+    if let gigcover_ops::slo::Indicator::FreshnessPerKey { max_age_secs_by_key, .. } = &mut weekly.indicator {
+        max_age_secs_by_key.insert("rides".to_owned(), 7.0 * 86_400.0);
+    }
+    let rides = counts(weekly.instance("ingestion-freshness/rides")).await;
+    assert_eq!((rides.good, rides.total), (20, 20), "two days old, due weekly");
+    let eats = counts(weekly.instance("ingestion-freshness/eats")).await;
+    assert_eq!((eats.good, eats.total), (20, 20), "its own objective unchanged");
     // A shorter window sees only its own points.
     let recent = src.counts(&slo("enrichment-lag"), Duration::from_secs(95), now).await.unwrap();
     assert_eq!(recent, Counts { good: 0, total: 4 }, "the four most recent points are the high ones");

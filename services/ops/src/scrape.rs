@@ -43,13 +43,13 @@ fn route_counts(slo: &Slo, snap: &Snapshot, good: impl Fn(&RouteCounts) -> u64) 
 
 /// Every sample an SLO takes from a snapshot at `now` (unix seconds): one, or one per key.
 pub fn samples(slo: &Slo, previous: Option<&Snapshot>, snap: &Snapshot, now: f64) -> Vec<(String, Counts)> {
-    if let Indicator::FreshnessPerKey { gauge_prefix, max_age_secs, .. } = &slo.indicator {
+    if let Indicator::FreshnessPerKey { gauge_prefix, .. } = &slo.indicator {
         return snap
             .gauges
             .iter()
             .filter_map(|(name, at)| {
                 let key = name.strip_prefix(gauge_prefix.as_str())?;
-                let fresh = now - *at <= *max_age_secs;
+                let fresh = now - *at <= slo.indicator.max_age_secs(key)?;
                 Some((format!("{}/{key}", slo.name), Counts { good: u64::from(fresh), total: 1 }))
             })
             .collect();
@@ -173,6 +173,14 @@ mod tests {
                 ("ingestion-freshness/rides".to_owned(), Counts { good: 0, total: 1 }),
             ]
         );
+
+        // rides sends nightly batches: its own age, 36 hours, makes 25 hours fresh.
+        let mut nightly = slo.clone();
+        let Indicator::FreshnessPerKey { max_age_secs_by_key, .. } = &mut nightly.indicator else { unreachable!() };
+        max_age_secs_by_key.insert("rides".into(), 36.0 * 3600.0);
+        let got = samples(&nightly, None, &snap, 1_000_100.0);
+        assert_eq!(got[1], ("ingestion-freshness/rides".to_owned(), Counts { good: 1, total: 1 }));
+        assert_eq!(got[0].1, Counts { good: 1, total: 1 });
     }
 
     #[test]

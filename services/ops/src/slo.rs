@@ -9,7 +9,7 @@
 //! - `gauge_at_most`: scrapes where `gauge` was at most `max`, of all scrapes (a time SLI);
 //! - `ratio`: the counter `good` of the counter `total`;
 //! - `freshness_per_key`: per key (a platform), scrapes where its unix-time gauge was at
-//!   most `max_age_secs` old, of all scrapes.
+//!   most `max_age_secs` old (or the key's own age in `max_age_secs_by_key`), of all scrapes.
 //!
 //! The kinds read from gauges and counters also name the OpenTelemetry instrument
 //! (`metric`) that carries the same signal, for the OpenSearch source (`source`), which
@@ -34,11 +34,15 @@ pub enum Indicator {
         metric: MetricRef,
     },
     /// One SLO per key: each gauge named `gauge_prefix` + key holds a unix time (say a
-    /// platform's latest activity), good when it is at most `max_age_secs` old. Its
-    /// instances are named `<slo>/<key>`.
+    /// platform's latest activity), good when it is at most `max_age_secs` old, or the
+    /// key's own age in `max_age_secs_by_key`. Its instances are named `<slo>/<key>`.
     FreshnessPerKey {
         gauge_prefix: String,
         max_age_secs: f64,
+        /// Keys due less often than `max_age_secs` says (a platform that sends nightly
+        /// batches, or monthly exports), with their own age.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        max_age_secs_by_key: BTreeMap<String, f64>,
         metric: MetricRef,
         /// The metric attribute holding the key.
         key: String,
@@ -88,6 +92,18 @@ impl Slo {
     /// Whether `name` is this SLO or one of its per-key instances.
     pub fn covers(&self, name: &str) -> bool {
         name == self.name || name.strip_prefix(&self.name).is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+impl Indicator {
+    /// The age at which `key`'s time stops being fresh (`None` but for freshness).
+    pub fn max_age_secs(&self, key: &str) -> Option<f64> {
+        match self {
+            Indicator::FreshnessPerKey { max_age_secs, max_age_secs_by_key, .. } => {
+                Some(max_age_secs_by_key.get(key).copied().unwrap_or(*max_age_secs))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -157,6 +173,20 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<Slo>> {
         {
             problems.push(FieldProblem::new(f("threshold_ms"), format!("one of {LATENCY_THRESHOLDS_MS:?}")));
         }
+        if let Indicator::FreshnessPerKey { max_age_secs, max_age_secs_by_key, .. } = &s.indicator {
+            let age = |secs: f64| secs.is_finite() && secs > 0.0;
+            if !age(*max_age_secs) {
+                problems.push(FieldProblem::new(f("max_age_secs"), "a number of seconds above 0"));
+            }
+            for (key, secs) in max_age_secs_by_key {
+                if key.is_empty() || !age(*secs) {
+                    problems.push(FieldProblem::new(
+                        f(&format!("max_age_secs_by_key.{key}")),
+                        "a key, with a number of seconds above 0",
+                    ));
+                }
+            }
+        }
     }
     if problems.is_empty() {
         Ok(slos)
@@ -201,6 +231,32 @@ mod tests {
         .to_string();
         for field in ["[0].name", "[0].service", "[0].target", "[0].window_days", "[0].threshold_ms"] {
             assert!(err.contains(field), "{err}");
+        }
+    }
+
+    fn freshness(ages: &str) -> anyhow::Result<Vec<Slo>> {
+        parse(&format!(
+            r#"[{{"name": "ingestion-freshness", "service": "aggregation", "kind": "freshness_per_key",
+                 "gauge_prefix": "ingest.last_event_unix.", {ages}, "metric": {{"name": "gigcover.ingest.last_event_time"}},
+                 "key": "platform", "target": 0.99, "window_days": 30, "description": ""}}]"#
+        ))
+    }
+
+    #[test]
+    fn a_freshness_slo_judges_a_key_by_its_own_age_where_it_has_one() {
+        let slos = freshness(r#""max_age_secs": 86400, "max_age_secs_by_key": {"nightly": 129600}"#).unwrap();
+        let indicator = &slos[0].indicator;
+        assert_eq!(indicator.max_age_secs("nightly"), Some(129_600.0));
+        assert_eq!(indicator.max_age_secs("eats"), Some(86_400.0));
+        assert_eq!(Indicator::Availability.max_age_secs("eats"), None);
+        let defaults = defaults().unwrap();
+        let listed = serde_json::to_value(&defaults).unwrap();
+        assert!(!listed.to_string().contains("max_age_secs_by_key"), "no keys of its own by default: {listed}");
+
+        let err =
+            freshness(r#""max_age_secs": 0, "max_age_secs_by_key": {"nightly": -1, "": 60}"#).unwrap_err().to_string();
+        for field in ["[0].max_age_secs:", "[0].max_age_secs_by_key.nightly", "[0].max_age_secs_by_key.:"] {
+            assert!(err.contains(field), "{field}: {err}");
         }
     }
 }

@@ -7,7 +7,7 @@
 //! - the rest from the metric points (`metrics-otel-v1-*`) of the SLO's `metric` with its
 //!   attributes: `gauge_at_most` counts the points at most `max` of all points (each
 //!   export is a sample, as each scrape is for the embedded source); `freshness_per_key`
-//!   counts, per key, the points whose unix time was at most `max_age_secs` old when
+//!   counts, per key, the points whose unix time was at most the key's max age old when
 //!   exported (judged per time bucket of 1/500 of the window, by the bucket's oldest
 //!   value at its end, so a doubt counts as stale); `ratio` sums the counter's delta
 //!   points, of all and of those with the `good_when` attributes.
@@ -154,13 +154,17 @@ pub fn counts(slo: &Slo, window: chrono::Duration, answer: &Value) -> anyhow::Re
         Indicator::Ratio { .. } => {
             Counts { good: count(&aggs["good"]["sum"]["value"])?, total: count(&aggs["total"]["value"])? }
         }
-        Indicator::FreshnessPerKey { max_age_secs, .. } => {
+        Indicator::FreshnessPerKey { .. } => {
+            let max_age_secs = slo
+                .key()
+                .and_then(|key| slo.indicator.max_age_secs(key))
+                .ok_or_else(|| anyhow::anyhow!("{}: a per-key SLO is read per instance", slo.name))?;
             let width = bucket_secs(window) as f64;
             let mut c = Counts::default();
             for b in aggs["buckets"]["buckets"].as_array().into_iter().flatten() {
                 let n = count(&b["doc_count"])?;
                 let end = number(&b["key"])? / 1000.0 + width;
-                let fresh = number(&b["oldest"]["value"]).is_ok_and(|oldest| end - oldest <= *max_age_secs);
+                let fresh = number(&b["oldest"]["value"]).is_ok_and(|oldest| end - oldest <= max_age_secs);
                 c.total += n;
                 c.good += if fresh { n } else { 0 };
             }
