@@ -182,6 +182,7 @@ impl utoipa::PartialSchema for Currency {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::String)
             .description(Some("ISO 4217 currency code"))
+            .enum_values(Some(ISO_4217.iter().map(|(code, _)| *code)))
             .examples(["EUR"])
             .into()
     }

@@ -81,7 +81,7 @@ macro_rules! slug_id {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String, example = "acme-1")]
+        #[schema(value_type = String, example = "acme-1", min_length = 2, max_length = 40, pattern = "^[a-z][a-z0-9-]*[a-z0-9]$")]
         pub struct $name(Slug);
 
         impl $name {
@@ -137,7 +137,7 @@ slug_id!(
 /// unique only within that platform.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "trip-8812")]
+#[schema(value_type = String, example = "trip-8812", min_length = 1, max_length = 128, pattern = "^\\S(.*\\S)?$")]
 pub struct ExternalRef(String);
 
 impl ExternalRef {

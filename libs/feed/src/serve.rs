@@ -45,10 +45,13 @@ pub struct FeedServerRoutes {
 pub struct FeedQuery {
     /// Return events after this position (0 for the beginning).
     #[serde(default)]
+    #[param(minimum = 0)]
     after: i64,
     /// At most this many events (1 to 1000; default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Wait up to this many seconds for an event when none is there yet (0 to 30; default 0).
+    #[param(maximum = 30)]
     wait: Option<u32>,
 }
 

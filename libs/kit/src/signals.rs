@@ -20,6 +20,7 @@ pub struct RouteCounts {
     /// Answered with a 5xx status.
     pub errors: u64,
     /// Threshold in ms -> requests answered within it.
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub within_ms: BTreeMap<u32, u64>,
 }
 

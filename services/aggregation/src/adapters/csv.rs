@@ -24,6 +24,7 @@ use super::{Accepted, Change, EarningsParts, ParseContext, Problems, RawRecord, 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeColumn {
+    #[schema(min_length = 1)]
     pub column: String,
     /// A chrono `strftime` format (`%d %H:%M:%S`), or `rfc3339`.
     pub format: String,
@@ -68,11 +69,12 @@ pub struct CsvMapping {
     /// The column with the platform's reference for the worker.
     pub worker_ref: String,
     /// The columns that together identify a record (joined with `|`).
+    #[schema(min_items = 1)]
     pub external_id: Vec<String>,
     #[serde(default = "engagement")]
     pub kind: ActivityKind,
     pub start: TimeColumn,
-    /// Either `end` or `duration`.
+    /// Either `end` or `duration`, not both.
     pub end: Option<TimeColumn>,
     pub duration: Option<DurationColumn>,
     /// The zone the times are written in.
@@ -80,6 +82,7 @@ pub struct CsvMapping {
     pub time_zone: Tz,
     /// For formats without a year or month.
     pub year: Option<i32>,
+    #[schema(minimum = 1, maximum = 12)]
     pub month: Option<u32>,
     pub distance: Option<DistanceColumn>,
     pub earnings: Option<EarningsColumns>,

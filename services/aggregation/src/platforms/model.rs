@@ -33,6 +33,7 @@ pub enum Adapter {
 #[serde(deny_unknown_fields)]
 pub struct Market {
     /// ISO 3166-1 alpha-2, e.g. `DE`.
+    #[schema(pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
     /// IANA time zone, e.g. `Europe/Berlin`.
     #[schema(value_type = String, example = "Europe/Berlin")]
@@ -45,6 +46,8 @@ pub struct Market {
 #[serde(deny_unknown_fields)]
 pub struct NewPlatform {
     pub id: PlatformId,
+    /// 1 to 200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     pub market: Market,
     pub category: Category,
