@@ -221,6 +221,18 @@ impl From<sqlx::Error> for ApiError {
                     )
                     .with("constraint", constraint);
                 }
+                // The value itself cannot be stored: a character the database refuses in
+                // text (NUL, `\u0000`), text too long for its column, a number out of range.
+                // The detail names no value: it may be personal.
+                Some("22021") | Some("22P05") => {
+                    return ApiError::unprocessable(
+                        "unstorable_text",
+                        "a text holds a character that cannot be stored (such as NUL, \\u0000)",
+                    );
+                }
+                Some("22001") | Some("22003") => {
+                    return ApiError::unprocessable("out_of_range", "a value is too long or too large to be stored");
+                }
                 _ => {}
             }
         }
@@ -267,6 +279,29 @@ mod tests {
         assert_eq!(ct, "application/problem+json");
         assert!(!json.to_string().contains("hunter2"));
         assert_eq!(json["code"], "internal");
+    }
+
+    #[actix_web::test]
+    async fn a_value_the_database_cannot_store_is_a_422_naming_no_value() {
+        let db = gigcover_testkit::TestDatabase::create().await;
+        let pool = db.pool().await;
+        sqlx::query("CREATE TABLE short (s varchar(3))").execute(&pool).await.unwrap();
+        let refused = |sql: &'static str, value: String| {
+            let pool = pool.clone();
+            async move { sqlx::query(sql).bind(value).execute(&pool).await.unwrap_err() }
+        };
+        let nul = refused("SELECT $1::text", "acme\0secret".to_owned()).await;
+        let nul_json = refused("SELECT $1::jsonb", r#"{"name": "a\u0000secret"}"#.to_owned()).await;
+        let long = refused("INSERT INTO short VALUES ($1)", "secret".to_owned()).await;
+        let large = refused("SELECT $1::numeric(4, 2)", "123456".to_owned()).await;
+        for (e, code) in
+            [(nul, "unstorable_text"), (nul_json, "unstorable_text"), (long, "out_of_range"), (large, "out_of_range")]
+        {
+            let (status, ct, json) = body(ApiError::from(e)).await;
+            assert_eq!((status.as_u16(), json["code"].as_str()), (422, Some(code)), "{json}");
+            assert_eq!(ct, "application/problem+json");
+            assert!(!json.to_string().contains("secret") && !json.to_string().contains("123456"), "{json}");
+        }
     }
 
     #[actix_web::test]
