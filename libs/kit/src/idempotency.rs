@@ -14,9 +14,12 @@ use sqlx::PgConnection;
 
 use crate::error::{ApiError, ApiResult};
 
+/// The header (names are case-insensitive).
+pub const HEADER: &str = "idempotency-key";
+
 /// The request's `Idempotency-Key`, if it sent one (1 to 255 printable characters).
 pub fn key(req: &HttpRequest) -> ApiResult<Option<String>> {
-    let Some(v) = req.headers().get("idempotency-key") else {
+    let Some(v) = req.headers().get(HEADER) else {
         return Ok(None);
     };
     let key =

@@ -4,6 +4,7 @@
 
 use utoipa::Modify;
 use utoipa::OpenApi;
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
 
@@ -32,7 +33,8 @@ impl Modify for SecurityAddon {
 /// Adds the problem answers the kit gives on every route of a kind, where the route's own
 /// document leaves them out: 400 where there is a path, query or body to be malformed; 401
 /// and 403 where a token is required; 404 where the path names something; 413, 415 and 422
-/// where there is a body; 503 everywhere (the database unavailable, the service stopping).
+/// where there is a body; 409 where an `Idempotency-Key` is taken; 503 everywhere (the
+/// database unavailable, the service stopping).
 pub struct ProblemAnswers;
 
 impl Modify for ProblemAnswers {
@@ -44,6 +46,10 @@ impl Modify for ProblemAnswers {
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
                 let body = op.request_body.is_some();
                 let parameters = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let idempotent = op.parameters.iter().flatten().any(|p| {
+                    matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header
+                        && p.name.eq_ignore_ascii_case(crate::idempotency::HEADER))
+                });
                 let mut answers = Vec::new();
                 if names || body || parameters {
                     answers.push(("400", "malformed path, query or body"));
@@ -59,6 +65,9 @@ impl Modify for ProblemAnswers {
                     answers.push(("413", "body over the limit"));
                     answers.push(("415", "unsupported content type"));
                     answers.push(("422", "the body breaks a rule (each problem named)"));
+                }
+                if idempotent {
+                    answers.push(("409", "the Idempotency-Key was used with a different request"));
                 }
                 answers.push(("503", "unavailable for a moment (the database, or the service stopping); retry"));
                 for (status, description) in answers {
@@ -100,7 +109,7 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
-    #[utoipa::path(post, path = "/v1/things/{id}", params(("id" = String, Path)), request_body = String,
+    #[utoipa::path(post, path = "/v1/things/{id}", params(("id" = String, Path), ("Idempotency-Key" = String, Header)), request_body = String,
         security(("bearer" = [])), responses((status = 201, description = "made"), (status = 404, description = "no such thing, as the route says")))]
     #[allow(dead_code)]
     fn make() {}
@@ -122,8 +131,8 @@ mod tests {
         let doc = serde_json::to_value(ApiDocs::for_service("test", Doc::openapi())).unwrap();
         assert_eq!(
             statuses(&doc, "/v1/things/{id}", "post"),
-            ["201", "400", "401", "403", "404", "413", "415", "422", "503"],
-            "a secured route with a path parameter and a body"
+            ["201", "400", "401", "403", "404", "409", "413", "415", "422", "503"],
+            "a secured route with a path parameter, a body and an idempotency key"
         );
         let own = &doc["paths"]["/v1/things/{id}"]["post"]["responses"]["404"];
         assert_eq!(own["description"], "no such thing, as the route says", "the route's own answer is kept");
