@@ -67,6 +67,7 @@ pub struct EarningsColumns {
 #[serde(deny_unknown_fields)]
 pub struct CsvMapping {
     /// The column with the platform's reference for the worker.
+    #[schema(min_length = 1)]
     pub worker_ref: String,
     /// The columns that together identify a record (joined with `|`).
     #[schema(min_items = 1)]
@@ -99,6 +100,11 @@ impl CsvMapping {
         if self.external_id.is_empty() {
             p.push(FieldProblem::new("external_id", "name at least one column"));
         }
+        for (field, column) in self.columns() {
+            if column.trim().is_empty() {
+                p.push(FieldProblem::new(field, "name a column (not an empty name)"));
+            }
+        }
         if self.end.is_some() == self.duration.is_some() {
             p.push(FieldProblem::new("end", "give exactly one of end and duration"));
         }
@@ -116,6 +122,22 @@ impl CsvMapping {
             }
         }
         p
+    }
+
+    /// Every column the mapping names, with the field naming it.
+    fn columns(&self) -> Vec<(String, &str)> {
+        let mut columns = vec![("worker_ref".to_owned(), self.worker_ref.as_str())];
+        columns.extend(self.external_id.iter().enumerate().map(|(i, c)| (format!("external_id[{i}]"), c.as_str())));
+        columns.push(("start.column".to_owned(), &self.start.column));
+        columns.extend(self.end.iter().map(|t| ("end.column".to_owned(), t.column.as_str())));
+        columns.extend(self.duration.iter().map(|d| ("duration.column".to_owned(), d.column.as_str())));
+        columns.extend(self.distance.iter().map(|d| ("distance.column".to_owned(), d.column.as_str())));
+        if let Some(e) = &self.earnings {
+            for (part, column) in [("pay", &e.pay), ("tips", &e.tips), ("bonus", &e.bonus), ("fees", &e.fees)] {
+                columns.extend(column.as_deref().map(|c| (format!("earnings.{part}"), c)));
+            }
+        }
+        columns
     }
 
     /// Column positions for a header row; every mapped column must be there.
@@ -345,6 +367,17 @@ mod tests {
         assert_eq!(activity.earnings.unwrap().tips().amount(), Decimal::new(82, 2));
         let raw: serde_json::Value = serde_json::from_str(a.raw.json()).unwrap();
         assert!(raw.get("Delivery_Region").is_none(), "unmapped columns are not kept");
+    }
+
+    #[test]
+    fn a_mapping_naming_an_empty_column_is_refused_naming_the_field() {
+        let mut m = doordash();
+        m.worker_ref = String::new();
+        m.external_id[2] = " ".to_owned();
+        m.end.as_mut().unwrap().column = String::new();
+        m.earnings.as_mut().unwrap().tips = Some(String::new());
+        let fields: Vec<String> = m.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["worker_ref", "external_id[2]", "end.column", "earnings.tips"]);
     }
 
     #[test]
