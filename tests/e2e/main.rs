@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
 
 mod alerts;
+mod api_fuzz;
 mod attack_matrix;
 mod batch_kill;
 mod billing;
