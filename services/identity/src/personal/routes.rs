@@ -28,7 +28,9 @@ pub struct PersonalState {
 /// Sets the worker's personal data (the whole record).
 #[utoipa::path(put, path = "/v1/workers/{id}/personal-data", tag = "personal data", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = PersonalData,
-    responses((status = 204), (status = 422, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
+    responses((status = 204),
+        (status = 409, description = "the worker's personal data was erased; it is not taken again", body = gigcover_kit::error::Problem, content_type = "application/problem+json"),
+        (status = 422, body = gigcover_kit::error::Problem, content_type = "application/problem+json")))]
 pub async fn put(
     caller: Authorized<roles::WorkerOrOps>,
     path: web::Path<String>,
