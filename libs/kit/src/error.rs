@@ -192,10 +192,22 @@ fn retry_later(e: &sqlx::Error) -> Option<ApiError> {
     }
 }
 
+/// A text the database cannot store (a NUL character, `\u0000`, in text or JSON): the
+/// caller's input, refused as malformed. The detail names no value: it may be personal.
+fn unstorable_text(e: &sqlx::Error) -> Option<ApiError> {
+    let sqlx::Error::Database(db) = e else { return None };
+    matches!(db.code().as_deref(), Some("22021" | "22P05")).then(|| {
+        ApiError::bad_request("invalid_text", "a text holds a character that cannot be stored (such as NUL, \\u0000)")
+    })
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if let Some(unavailable) = retry_later(&e) {
             return unavailable;
+        }
+        if let Some(refused) = unstorable_text(&e) {
+            return refused;
         }
         if let sqlx::Error::Database(db) = &e {
             let constraint = db.constraint().unwrap_or("a constraint").to_owned();
@@ -221,18 +233,6 @@ impl From<sqlx::Error> for ApiError {
                     )
                     .with("constraint", constraint);
                 }
-                // The value itself cannot be stored: a character the database refuses in
-                // text (NUL, `\u0000`), text too long for its column, a number out of range.
-                // The detail names no value: it may be personal.
-                Some("22021") | Some("22P05") => {
-                    return ApiError::unprocessable(
-                        "unstorable_text",
-                        "a text holds a character that cannot be stored (such as NUL, \\u0000)",
-                    );
-                }
-                Some("22001") | Some("22003") => {
-                    return ApiError::unprocessable("out_of_range", "a value is too long or too large to be stored");
-                }
                 _ => {}
             }
         }
@@ -246,8 +246,12 @@ impl From<sqlx::Error> for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         // Context added with `.context()` must not hide a database outage behind a 500.
-        if let Some(unavailable) = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>()).and_then(retry_later) {
+        let database = e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>());
+        if let Some(unavailable) = database.and_then(retry_later) {
             return unavailable;
+        }
+        if let Some(refused) = database.and_then(unstorable_text) {
+            return refused;
         }
         ApiError::internal(e)
     }
@@ -282,7 +286,7 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn a_value_the_database_cannot_store_is_a_422_naming_no_value() {
+    async fn a_nul_the_database_cannot_store_is_a_400_naming_no_value_also_behind_context() {
         let db = gigcover_testkit::TestDatabase::create().await;
         let pool = db.pool().await;
         sqlx::query("CREATE TABLE short (s varchar(3))").execute(&pool).await.unwrap();
@@ -292,16 +296,18 @@ mod tests {
         };
         let nul = refused("SELECT $1::text", "acme\0secret".to_owned()).await;
         let nul_json = refused("SELECT $1::jsonb", r#"{"name": "a\u0000secret"}"#.to_owned()).await;
-        let long = refused("INSERT INTO short VALUES ($1)", "secret".to_owned()).await;
-        let large = refused("SELECT $1::numeric(4, 2)", "123456".to_owned()).await;
-        for (e, code) in
-            [(nul, "unstorable_text"), (nul_json, "unstorable_text"), (long, "out_of_range"), (large, "out_of_range")]
-        {
-            let (status, ct, json) = body(ApiError::from(e)).await;
-            assert_eq!((status.as_u16(), json["code"].as_str()), (422, Some(code)), "{json}");
+        let behind =
+            anyhow::Error::new(refused("SELECT $1::text", "\0secret".to_owned()).await).context("record status");
+        for e in [ApiError::from(nul), ApiError::from(nul_json), ApiError::from(behind)] {
+            let (status, ct, json) = body(e).await;
+            assert_eq!((status.as_u16(), json["code"].as_str()), (400, Some("invalid_text")), "{json}");
             assert_eq!(ct, "application/problem+json");
-            assert!(!json.to_string().contains("secret") && !json.to_string().contains("123456"), "{json}");
+            assert!(!json.to_string().contains("secret"), "{json}");
         }
+        // A value too long for its column is the server's to prevent (ours are checked
+        // before they are written): a logged 500, not the caller's fault.
+        let long = refused("INSERT INTO short VALUES ($1)", "secret".to_owned()).await;
+        assert_eq!(body(ApiError::from(long)).await.2["code"], "internal");
     }
 
     #[actix_web::test]
