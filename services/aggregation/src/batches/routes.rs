@@ -156,7 +156,6 @@ pub async fn upload(
         errors: run.errors,
         errors_truncated: run.error_count > MAX_ERRORS,
     };
-    state.metrics.stored(&platform.id, &result.counts, run.outcome.last_end);
     let response = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
     if let Some(key) = &key {
         idempotency::remember(
@@ -171,6 +170,8 @@ pub async fn upload(
     }
     let events = finish::events(&platform, &run.outcome, |_| None)?;
     gigcover_feed::publish(tx, &events).await?;
+    // Committed: counted, and the platform's latest activity read again (`freshness`).
+    state.metrics.stored(&platform.id, &result.counts, run.outcome.last_end);
     Ok(HttpResponse::Ok().json(response))
 }
 

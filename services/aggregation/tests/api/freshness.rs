@@ -75,3 +75,15 @@ async fn the_freshness_gauge_follows_the_latest_activity_end_in_the_database_and
         .unwrap();
     gauge_becomes(&h, "quietrides", quiet).await;
 }
+
+#[tokio::test]
+async fn a_write_has_the_freshness_gauge_read_again_within_seconds_without_waiting_for_the_refresh() {
+    let h = Harness::start_with(|c| c.with("aggregation.freshness_refresh_secs", 3600)).await;
+    h.platform("wakeeats", "gig_records", "Europe/Berlin", "EUR").await;
+    let end = Utc::now() - chrono::Duration::minutes(5);
+    let record = format!("{}\n", gig("g1", "w1", &at(end - chrono::Duration::minutes(20)), &at(end), "5"));
+    let res = h.batch("wakeeats", "application/x-ndjson", record, None).await;
+    assert_eq!(res.status(), 200);
+    // The refresh is an hour away: only the write's wake-up can publish it this soon.
+    gauge_becomes(&h, "wakeeats", end).await;
+}
