@@ -137,7 +137,7 @@ slug_id!(
 /// unique only within that platform.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "trip-8812", min_length = 1, max_length = 128, pattern = "^\\S(.*\\S)?$")]
+#[schema(value_type = String, example = "trip-8812", min_length = 1, max_length = 128, pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$")]
 pub struct ExternalRef(String);
 
 impl ExternalRef {

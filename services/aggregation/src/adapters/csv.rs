@@ -24,7 +24,7 @@ use super::{Accepted, Change, EarningsParts, ParseContext, Problems, RawRecord, 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeColumn {
-    #[schema(min_length = 1)]
+    #[schema(pattern = "\\S")]
     pub column: String,
     /// A chrono `strftime` format (`%d %H:%M:%S`), or `rfc3339`.
     pub format: String,
@@ -41,6 +41,7 @@ pub enum DurationUnit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DurationColumn {
+    #[schema(pattern = "\\S")]
     pub column: String,
     pub unit: DurationUnit,
 }
@@ -48,6 +49,7 @@ pub struct DurationColumn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DistanceColumn {
+    #[schema(pattern = "\\S")]
     pub column: String,
     /// `km`, `miles` or `m`.
     pub unit: String,
@@ -56,9 +58,13 @@ pub struct DistanceColumn {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EarningsColumns {
+    #[schema(pattern = "\\S")]
     pub pay: Option<String>,
+    #[schema(pattern = "\\S")]
     pub tips: Option<String>,
+    #[schema(pattern = "\\S")]
     pub bonus: Option<String>,
+    #[schema(pattern = "\\S")]
     pub fees: Option<String>,
 }
 
@@ -67,7 +73,7 @@ pub struct EarningsColumns {
 #[serde(deny_unknown_fields)]
 pub struct CsvMapping {
     /// The column with the platform's reference for the worker.
-    #[schema(min_length = 1)]
+    #[schema(pattern = "\\S")]
     pub worker_ref: String,
     /// The columns that together identify a record (joined with `|`).
     #[schema(min_items = 1)]
