@@ -48,8 +48,8 @@ impl IngestMetrics {
         }
     }
 
-    fn platform(p: &PlatformId) -> KeyValue {
-        KeyValue::new("platform", p.as_str().to_owned())
+    fn platform(id: &str) -> KeyValue {
+        KeyValue::new("platform", id.to_owned())
     }
 
     /// Notified by each write that stored an activity (see `freshness`).
@@ -58,21 +58,21 @@ impl IngestMetrics {
     }
 
     pub fn received(&self, p: &PlatformId, n: u64, source: &'static str) {
-        self.received.add(n, &[Self::platform(p), KeyValue::new("source", source)]);
+        self.received.add(n, &[Self::platform(p.as_str()), KeyValue::new("source", source)]);
     }
 
     fn accepted(&self, p: &PlatformId, n: u64) {
-        self.accepted.add(n, &[Self::platform(p)]);
+        self.accepted.add(n, &[Self::platform(p.as_str())]);
     }
 
     pub fn rejected(&self, p: &PlatformId, reason: &'static str) {
-        self.rejected.add(1, &[Self::platform(p), KeyValue::new("reason", reason)]);
+        self.rejected.add(1, &[Self::platform(p.as_str()), KeyValue::new("reason", reason)]);
     }
 
     /// The lag of an activity that ended at `end` and is stored at `now`.
     pub fn lag(&self, p: &PlatformId, end: DateTime<Utc>, now: DateTime<Utc>) {
         let seconds = (now - end).num_milliseconds() as f64 / 1000.0;
-        self.lag.record(seconds.max(0.0), &[Self::platform(p)]);
+        self.lag.record(seconds.max(0.0), &[Self::platform(p.as_str())]);
     }
 
     /// What a committed write took in: its records accepted; whether it stored an activity
@@ -86,7 +86,7 @@ impl IngestMetrics {
 
     /// The platform's latest activity end (unix seconds), as `freshness` read it.
     pub fn last_event(&self, platform: &str, unix_seconds: f64) {
-        self.last_event.record(unix_seconds, &[KeyValue::new("platform", platform.to_owned())]);
+        self.last_event.record(unix_seconds, &[Self::platform(platform)]);
         // The freshness SLO per platform reads it from aggregation's own signals.
         gigcover_kit::signals::of("aggregation").gauge(&format!("ingest.last_event_unix.{platform}"), unix_seconds);
     }

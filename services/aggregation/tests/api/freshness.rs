@@ -29,8 +29,24 @@ async fn gauge_becomes(h: &Harness, platform: &str, end: DateTime<Utc>) {
     }
 }
 
-fn at(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// One gig record of 30 minutes ending at `end`, as a batch line.
+fn ending_at(id: &str, end: DateTime<Utc>) -> String {
+    let at = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    format!("{}\n", gig(id, "w1", &at(end - chrono::Duration::minutes(30)), &at(end), "5"))
+}
+
+/// Sets the platform's latest activity end in the database, as another instance's write
+/// (or one before this instance started) would have.
+async fn written_elsewhere(h: &Harness, platform: &str, end: DateTime<Utc>) {
+    sqlx::query(
+        "INSERT INTO aggregation.ingestion_status (platform_id, last_received_at, last_event_end_at) VALUES ($1, $2, $2)
+         ON CONFLICT (platform_id) DO UPDATE SET last_event_end_at = EXCLUDED.last_event_end_at",
+    )
+    .bind(platform)
+    .bind(end)
+    .execute(&h.pool)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -39,16 +55,13 @@ async fn the_freshness_gauge_follows_the_latest_activity_end_in_the_database_and
     h.platform("fresheats", "gig_records", "Europe/Berlin", "EUR").await;
     let now = Utc::now();
     let recent = now - chrono::Duration::minutes(10);
-    let body = |id: &str, end: DateTime<Utc>| {
-        format!("{}\n", gig(id, "w1", &at(end - chrono::Duration::minutes(30)), &at(end), "5"))
-    };
-    let res = h.batch("fresheats", "application/x-ndjson", body("recent", recent), None).await;
+    let res = h.batch("fresheats", "application/x-ndjson", ending_at("recent", recent), None).await;
     assert_eq!(res.status(), 200);
     gauge_becomes(&h, "fresheats", recent).await;
 
     // A record three days late (normal): stored, and the platform is no staler for it.
     let late = now - chrono::Duration::days(3);
-    let res = h.batch("fresheats", "application/x-ndjson", body("late", late), None).await;
+    let res = h.batch("fresheats", "application/x-ndjson", ending_at("late", late), None).await;
     let r: Value = res.json().await.unwrap();
     assert_eq!(r["inserted"], 1, "{r}");
     // Long enough for the write's wake-up and a refresh.
@@ -57,22 +70,14 @@ async fn the_freshness_gauge_follows_the_latest_activity_end_in_the_database_and
 
     // Another instance's write, as the database has it: this instance reports it too.
     let elsewhere = now - chrono::Duration::minutes(1);
-    sqlx::query("UPDATE aggregation.ingestion_status SET last_event_end_at = $1 WHERE platform_id = 'fresheats'")
-        .bind(elsewhere)
-        .execute(&h.pool)
-        .await
-        .unwrap();
+    written_elsewhere(&h, "fresheats", elsewhere).await;
     gauge_becomes(&h, "fresheats", elsewhere).await;
 
     // A platform that went quiet before this instance started (a deploy): reported, so
     // its freshness SLO sees it stale instead of not at all.
     h.platform("quietrides", "gig_records", "Europe/Berlin", "EUR").await;
     let quiet = now - chrono::Duration::days(2);
-    sqlx::query("INSERT INTO aggregation.ingestion_status (platform_id, last_received_at, last_event_end_at) VALUES ('quietrides', $1, $1)")
-        .bind(quiet)
-        .execute(&h.pool)
-        .await
-        .unwrap();
+    written_elsewhere(&h, "quietrides", quiet).await;
     gauge_becomes(&h, "quietrides", quiet).await;
 }
 
@@ -81,8 +86,7 @@ async fn a_write_has_the_freshness_gauge_read_again_within_seconds_without_waiti
     let h = Harness::start_with(|c| c.with("aggregation.freshness_refresh_secs", 3600)).await;
     h.platform("wakeeats", "gig_records", "Europe/Berlin", "EUR").await;
     let end = Utc::now() - chrono::Duration::minutes(5);
-    let record = format!("{}\n", gig("g1", "w1", &at(end - chrono::Duration::minutes(20)), &at(end), "5"));
-    let res = h.batch("wakeeats", "application/x-ndjson", record, None).await;
+    let res = h.batch("wakeeats", "application/x-ndjson", ending_at("g1", end), None).await;
     assert_eq!(res.status(), 200);
     // The refresh is an hour away: only the write's wake-up can publish it this soon.
     gauge_becomes(&h, "wakeeats", end).await;
