@@ -11,7 +11,7 @@ use crate::adapters::{Accepted, RawRecord};
 use crate::platforms::directory::PlatformInfo;
 
 /// The raw records of the items this write took in (not replays, not refused ones).
-pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<Item = &'a RawRecord> {
+pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<Item = &'a RawRecord> + Clone {
     items
         .iter()
         .zip(&outcome.statuses)
@@ -19,9 +19,10 @@ pub fn kept<'a>(items: &'a [Accepted], outcome: &'a Outcome) -> impl Iterator<It
         .map(|(i, _)| &i.raw)
 }
 
-/// The records as NDJSON, and how many there are.
-pub fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord>) -> (i32, Vec<u8>) {
-    let mut body = Vec::with_capacity(64 * 1024);
+/// The records as NDJSON, and how many there are. The buffer is sized to the records: a
+/// webhook's few hundred bytes are held until their group commits.
+pub fn ndjson<'a>(raws: impl Iterator<Item = &'a RawRecord> + Clone) -> (i32, Vec<u8>) {
+    let mut body = Vec::with_capacity(raws.clone().map(|raw| raw.json().len() + 1).sum());
     let mut records = 0i32;
     for raw in raws {
         body.extend_from_slice(raw.json().as_bytes());
@@ -44,7 +45,7 @@ pub async fn archive<'a>(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
     source: &'static str,
-    raws: impl Iterator<Item = &'a RawRecord>,
+    raws: impl Iterator<Item = &'a RawRecord> + Clone,
 ) -> anyhow::Result<()> {
     let (records, body) = ndjson(raws);
     if records == 0 {
@@ -67,7 +68,7 @@ pub async fn record_status<'a>(
     conn: &mut PgConnection,
     platform: &PlatformInfo,
     source: &'static str,
-    raws: impl Iterator<Item = &'a RawRecord>,
+    raws: impl Iterator<Item = &'a RawRecord> + Clone,
     counts: &Counts,
     last_end: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<()> {
