@@ -148,6 +148,15 @@ async fn each_kind_of_slo_is_counted_from_spans_and_metric_points() {
     assert_eq!((rides.good, rides.total), (20, 20), "two days old, due weekly");
     let eats = counts(weekly.instance("ingestion-freshness/eats")).await;
     assert_eq!((eats.good, eats.total), (20, 20), "its own objective unchanged");
+    // A key named with its own age that reports nothing (never sent, or misspelt) is not
+    // fresh; one not named that reports nothing is not counted.
+    let silent = counts(weekly.instance("ingestion-freshness/ridez")).await;
+    assert_eq!(silent, Counts { good: 0, total: 0 }, "not named");
+    if let gigcover_ops::slo::Indicator::FreshnessPerKey { max_age_secs_by_key, .. } = &mut weekly.indicator {
+        max_age_secs_by_key.insert("ridez".to_owned(), 7.0 * 86_400.0);
+    }
+    let silent = counts(weekly.instance("ingestion-freshness/ridez")).await;
+    assert_eq!(silent, Counts { good: 0, total: 1 }, "named, silent");
     // A shorter window sees only its own points.
     let recent = src.counts(&slo("enrichment-lag"), Duration::from_secs(95), now).await.unwrap();
     assert_eq!(recent, Counts { good: 0, total: 4 }, "the four most recent points are the high ones");

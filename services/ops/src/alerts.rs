@@ -55,13 +55,13 @@ impl Evaluator {
     }
 
     /// The SLOs to evaluate: each defined one, a per-key one as each of its instances the
-    /// source saw within the longest window.
+    /// source saw within the longest window or that is named with its own age.
     pub async fn instances(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<Slo>> {
         let longest = self.scaled(RULES.iter().map(|r| r.long).max().unwrap_or(Duration::from_secs(3 * 86400)));
         let mut out = Vec::new();
         for slo in self.slos.iter() {
             if matches!(slo.indicator, crate::slo::Indicator::FreshnessPerKey { .. }) {
-                let keys = self.source.keys(slo, longest, now).await?;
+                let keys = slo.instance_keys(self.source.keys(slo, longest, now).await?);
                 out.extend(keys.iter().map(|k| slo.instance(&format!("{}/{k}", slo.name))));
             } else {
                 out.push(slo.clone());

@@ -44,7 +44,7 @@ fn route_counts(slo: &Slo, snap: &Snapshot, good: impl Fn(&RouteCounts) -> u64) 
 /// Every sample an SLO takes from a snapshot at `now` (unix seconds): one, or one per key.
 pub fn samples(slo: &Slo, previous: Option<&Snapshot>, snap: &Snapshot, now: f64) -> Vec<(String, Counts)> {
     if let Indicator::FreshnessPerKey { gauge_prefix, .. } = &slo.indicator {
-        return snap
+        let mut out: Vec<(String, Counts)> = snap
             .gauges
             .iter()
             .filter_map(|(name, at)| {
@@ -53,6 +53,13 @@ pub fn samples(slo: &Slo, previous: Option<&Snapshot>, snap: &Snapshot, now: f64
                 Some((format!("{}/{key}", slo.name), Counts { good: u64::from(fresh), total: 1 }))
             })
             .collect();
+        // A key named with its own age that the service does not report at all is not fresh.
+        for key in slo.indicator.named_keys() {
+            if !snap.gauges.contains_key(&format!("{gauge_prefix}{key}")) {
+                out.push((format!("{}/{key}", slo.name), Counts { good: 0, total: 1 }));
+            }
+        }
+        return out;
     }
     sample(slo, previous, snap).map(|c| vec![(slo.name.clone(), c)]).unwrap_or_default()
 }
@@ -181,6 +188,15 @@ mod tests {
         let got = samples(&nightly, None, &snap, 1_000_100.0);
         assert_eq!(got[1], ("ingestion-freshness/rides".to_owned(), Counts { good: 1, total: 1 }));
         assert_eq!(got[0].1, Counts { good: 1, total: 1 });
+        assert_eq!(got.len(), 2, "the keys reported, no other");
+
+        // A key named with its own age that no gauge reports (a platform that never sent,
+        // a misspelt id) is sampled as not fresh; one not named is not sampled at all.
+        let Indicator::FreshnessPerKey { max_age_secs_by_key, .. } = &mut nightly.indicator else { unreachable!() };
+        max_age_secs_by_key.insert("ridez".into(), 36.0 * 3600.0);
+        let got = samples(&nightly, None, &snap, 1_000_100.0);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[2], ("ingestion-freshness/ridez".to_owned(), Counts { good: 0, total: 1 }));
     }
 
     #[test]

@@ -35,7 +35,9 @@ pub enum Indicator {
     },
     /// One SLO per key: each gauge named `gauge_prefix` + key holds a unix time (say a
     /// platform's latest activity), good when it is at most `max_age_secs` old, or the
-    /// key's own age in `max_age_secs_by_key`. Its instances are named `<slo>/<key>`.
+    /// key's own age in `max_age_secs_by_key`. Its instances are named `<slo>/<key>`. A key
+    /// named in `max_age_secs_by_key` is expected: when no gauge reports it at all (a
+    /// platform that never sent, or a misspelt id), it is not fresh.
     FreshnessPerKey {
         gauge_prefix: String,
         max_age_secs: f64,
@@ -89,6 +91,15 @@ impl Slo {
         self.name.split_once('/').map(|(_, key)| key)
     }
 
+    /// The keys of a per-key SLO's instances: those the signals reported (`seen`) and
+    /// those given their own age, which are evaluated also when nothing reports them.
+    pub fn instance_keys(&self, mut seen: Vec<String>) -> Vec<String> {
+        seen.extend(self.indicator.named_keys().map(str::to_owned));
+        seen.sort_unstable();
+        seen.dedup();
+        seen
+    }
+
     /// Whether `name` is this SLO or one of its per-key instances.
     pub fn covers(&self, name: &str) -> bool {
         name == self.name || name.strip_prefix(&self.name).is_some_and(|rest| rest.starts_with('/'))
@@ -96,6 +107,15 @@ impl Slo {
 }
 
 impl Indicator {
+    /// The keys given their own age in `max_age_secs_by_key`: expected to report.
+    pub fn named_keys(&self) -> impl Iterator<Item = &str> {
+        let named = match self {
+            Indicator::FreshnessPerKey { max_age_secs_by_key, .. } => Some(max_age_secs_by_key),
+            _ => None,
+        };
+        named.into_iter().flat_map(|ages| ages.keys().map(String::as_str))
+    }
+
     /// The age at which `key`'s time stops being fresh (`None` but for freshness).
     pub fn max_age_secs(&self, key: &str) -> Option<f64> {
         match self {
@@ -249,6 +269,11 @@ mod tests {
         assert_eq!(indicator.max_age_secs("nightly"), Some(129_600.0));
         assert_eq!(indicator.max_age_secs("eats"), Some(86_400.0));
         assert_eq!(Indicator::Availability.max_age_secs("eats"), None);
+        // Its instances: the keys reported, and the keys named, reported or not.
+        let seen = vec!["eats".to_owned(), "nightly".to_owned()];
+        assert_eq!(slos[0].instance_keys(seen.clone()), seen);
+        assert_eq!(slos[0].instance_keys(vec!["eats".to_owned()]), seen, "named, silent");
+        assert_eq!(slos[0].instance_keys(Vec::new()), ["nightly"]);
         let defaults = defaults().unwrap();
         let listed = serde_json::to_value(&defaults).unwrap();
         let own_ages = |s: &serde_json::Value| s.get("max_age_secs_by_key").is_some();

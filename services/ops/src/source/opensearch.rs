@@ -143,9 +143,12 @@ pub fn counts(slo: &Slo, window: chrono::Duration, answer: &Value) -> anyhow::Re
     let aggs = &answer["aggregations"];
     let number = |v: &Value| v.as_f64().ok_or_else(|| anyhow::anyhow!("{}: no {v} in OpenSearch's answer", slo.name));
     let count = |v: &Value| number(v).map(|n| n.max(0.0).round() as u64);
-    // Nothing matched (no index yet, or a quiet window): OpenSearch may leave out the aggregations.
+    // Nothing matched (no index yet, or a quiet window): OpenSearch may leave out the
+    // aggregations. A key named with its own age is expected to report: its silence is one
+    // reading that is not fresh, as the scrape samples it (`scrape::samples`).
     if answer["hits"]["total"]["value"].as_u64() == Some(0) {
-        return Ok(Counts::default());
+        let expected = slo.key().is_some_and(|key| slo.indicator.named_keys().any(|named| named == key));
+        return Ok(if expected { Counts { good: 0, total: 1 } } else { Counts::default() });
     }
     Ok(match &slo.indicator {
         Indicator::Availability | Indicator::Latency { .. } | Indicator::GaugeAtMost { .. } => {
