@@ -3,8 +3,8 @@
 //! characters), sent as ops and as a worker (on their own data) to the whole system as it runs. No answer may be a
 //! server error, and every answer's status, content type and body must be the ones the
 //! document gives. Requests valid by the schema and still refused are not failures here: a
-//! rule the schema cannot say (one of two fields, a known time zone) refuses them, with a
-//! 4xx naming it. Skipped, saying so, where schemathesis is missing (`pip install schemathesis`).
+//! limit the schema does not say (a NUL the database cannot store, an integer written as
+//! `4.0`) refuses them, with a 4xx naming it. Skipped, saying so, where schemathesis is missing (`pip install schemathesis`).
 
 use std::process::Command;
 use std::time::Duration;

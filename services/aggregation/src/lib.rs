@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
+use adapters::csv::EndOrDuration;
 use gigcover_feed::FeedServer;
 use gigcover_kit::ServiceName;
 use gigcover_kit::crypto::{CryptoSettings, Sealer};
@@ -55,6 +56,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
         gigcover_feed::serve::events
     ),
     components(schemas(ActivityChanged)),
+    modifiers(&EndOrDuration),
     tags(
         (name = "platforms", description = "The platform registry"),
         (name = "accounts", description = "Platform accounts and links to workers"),
@@ -140,4 +142,27 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<ServiceRoutes> {
         }),
         background,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_says_what_a_mapping_and_a_market_must_hold() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let mapping = &schemas["CsvMapping"]["allOf"];
+        let required: Vec<&serde_json::Value> =
+            mapping[1]["oneOf"].as_array().unwrap().iter().map(|s| &s["required"][0]).collect();
+        assert_eq!(required, ["end", "duration"], "exactly one of end and duration: {mapping}");
+        let fields = &mapping[0]["properties"];
+        assert_eq!(fields["external_id"]["items"]["pattern"], "\\S", "each column named: {fields}");
+        for zone in [&fields["time_zone"], &schemas["Market"]["properties"]["time_zone"]] {
+            let names = zone["enum"].as_array().unwrap();
+            assert_eq!(names.len(), chrono_tz::TZ_VARIANTS.len());
+            assert!(names.iter().all(|n| n.as_str().unwrap().parse::<chrono_tz::Tz>().is_ok()));
+            assert!(names.contains(&serde_json::json!("America/Los_Angeles")));
+        }
+    }
 }

@@ -76,7 +76,7 @@ pub struct CsvMapping {
     #[schema(pattern = "\\S")]
     pub worker_ref: String,
     /// The columns that together identify a record (joined with `|`).
-    #[schema(min_items = 1)]
+    #[schema(schema_with = column_names)]
     pub external_id: Vec<String>,
     #[serde(default = "engagement")]
     pub kind: ActivityKind,
@@ -85,7 +85,7 @@ pub struct CsvMapping {
     pub end: Option<TimeColumn>,
     pub duration: Option<DurationColumn>,
     /// The zone the times are written in.
-    #[schema(value_type = String, example = "America/Los_Angeles")]
+    #[schema(schema_with = crate::platforms::model::time_zone)]
     pub time_zone: Tz,
     /// For formats without a year or month.
     pub year: Option<i32>,
@@ -93,6 +93,34 @@ pub struct CsvMapping {
     pub month: Option<u32>,
     pub distance: Option<DistanceColumn>,
     pub earnings: Option<EarningsColumns>,
+}
+
+/// The schema of `external_id`: at least one column, each name holding a non-space (as
+/// [`CsvMapping::problems`] checks).
+fn column_names() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String).pattern(Some("\\S")))
+        .min_items(Some(1))
+        .description(Some("The columns that together identify a record (joined with `|`)."))
+        .build()
+}
+
+/// Says in the OpenAPI document what [`CsvMapping::problems`] checks and a derived schema
+/// cannot: exactly one of `end` and `duration` is given.
+pub struct EndOrDuration;
+
+impl utoipa::Modify for EndOrDuration {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Type};
+        let Some(schemas) = openapi.components.as_mut().map(|c| &mut c.schemas) else { return };
+        let Some(mapping) = schemas.remove("CsvMapping") else { return };
+        let given = |field: &str| {
+            ObjectBuilder::new().required(field).property(field, ObjectBuilder::new().schema_type(Type::Object))
+        };
+        let one = OneOfBuilder::new().item(given("end")).item(given("duration"));
+        schemas.insert("CsvMapping".to_owned(), AllOfBuilder::new().item(mapping).item(one).into());
+    }
 }
 
 fn engagement() -> ActivityKind {

@@ -36,9 +36,21 @@ pub struct Market {
     #[schema(pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
     /// IANA time zone, e.g. `Europe/Berlin`.
-    #[schema(value_type = String, example = "Europe/Berlin")]
+    #[schema(schema_with = time_zone)]
     pub time_zone: Tz,
     pub currency: Currency,
+}
+
+/// The schema of a time zone: one of the IANA names the service knows (`chrono_tz`), as
+/// parsing requires.
+pub fn time_zone() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+        .description(Some("An IANA time zone, e.g. `Europe/Berlin`."))
+        .examples(["Europe/Berlin"])
+        .build()
 }
 
 /// A platform registration as submitted by ops.
