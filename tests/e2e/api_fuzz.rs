@@ -19,8 +19,9 @@ use gigcover_kit::auth::Role;
 const NOT_FUZZED: &[&str] =
     &["/internal/drill", "/v1/drills", "/v1/events", "/v1/platforms/{id}/batches", "/v1/claims/{id}/attachments"];
 
-/// The checks run on every answer.
-const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
+/// The checks run on every answer; `unsupported_method` also sends each path a method it
+/// is not served with, which must be a 405 naming the methods it takes (`Allow`).
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_service_answers_generated_requests_as_its_openapi_document_says() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{App, HttpResponse, HttpServer, ResponseError as _, web};
+use actix_web::{App, HttpServer, web};
 use futures::future::BoxFuture;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -15,12 +15,12 @@ use utoipa_scalar::Servable as _;
 use super::extract::BodyLimit;
 use super::health::{self, Readiness};
 use super::in_flight::InFlight;
+use super::no_route::{self, AllowedMethods};
 use super::observe::Observe;
 use super::openapi::ApiDocs;
 use crate::auth::Verifier;
 use crate::client::{ServiceClient, TokenSource};
 use crate::config::{Config, Settings};
-use crate::error::ApiError;
 use crate::topology::ServiceName;
 
 /// What a service is built from.
@@ -111,10 +111,6 @@ pub struct Application {
     background: Vec<BoxFuture<'static, ()>>,
 }
 
-async fn not_found() -> HttpResponse {
-    ApiError::not_found("route").error_response()
-}
-
 impl Application {
     /// Binds `host:port` (0 = any free port) and prepares the server; nothing runs until
     /// [`Application::run_until_stopped`].
@@ -123,6 +119,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let name = ctx.name.as_str();
         let openapi = web::Data::new(ApiDocs::for_service(name, routes.openapi));
+        let allowed = web::Data::new(AllowedMethods::of(&openapi));
         let readiness = Readiness::default();
         let pool = web::Data::new(ctx.pool.clone());
         let verifier = web::Data::from(Arc::clone(&ctx.verifier));
@@ -154,6 +151,7 @@ impl Application {
                 .app_data(signals.clone())
                 .app_data(drill.clone())
                 .app_data(drills_allowed.clone())
+                .app_data(allowed.clone())
                 .route("/internal/signals", web::get().to(super::internal::signals))
                 .route("/internal/drill", web::put().to(super::internal::drill))
                 .route("/livez", web::get().to(health::livez))
@@ -161,7 +159,7 @@ impl Application {
                 .route("/openapi.json", web::get().to(move || std::future::ready(web::Json(docs.clone()))))
                 .service(utoipa_scalar::Scalar::with_url("/docs", openapi.get_ref().clone()))
                 .configure(|cfg| configure(cfg))
-                .default_service(web::to(not_found))
+                .default_service(web::to(no_route::answer))
         })
         .listen(listener)?
         .disable_signals()

@@ -8,6 +8,7 @@ mod health;
 mod in_flight;
 mod internal;
 mod metrics;
+mod no_route;
 mod observe;
 mod openapi;
 

@@ -186,8 +186,14 @@ where
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("application/problem+json"));
             if status.as_u16() >= 400 && !is_problem {
-                let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
-                let problem = ApiError::new(status, code_for(status), detail).error_response();
+                // actix's own 405 (a resource served with other methods) names them, as ours does.
+                let named = (status == StatusCode::METHOD_NOT_ALLOWED)
+                    .then(|| super::no_route::method_not_allowed(res.request()))
+                    .flatten();
+                let problem = named.unwrap_or_else(|| {
+                    let detail = status.canonical_reason().unwrap_or("error").to_lowercase();
+                    ApiError::new(status, code_for(status), detail).error_response()
+                });
                 res = res.into_response(problem);
             }
             if !readiness.is_ready() {
