@@ -85,7 +85,7 @@ pub struct CsvMapping {
     pub end: Option<TimeColumn>,
     pub duration: Option<DurationColumn>,
     /// The zone the times are written in.
-    #[schema(schema_with = crate::platforms::model::time_zone)]
+    #[schema(value_type = crate::platforms::model::TimeZone)]
     pub time_zone: Tz,
     /// For formats without a year or month.
     pub year: Option<i32>,

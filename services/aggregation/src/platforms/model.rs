@@ -36,22 +36,27 @@ pub struct Market {
     #[schema(pattern = "^[A-Z]{2}$", example = "DE")]
     pub country: String,
     /// IANA time zone, e.g. `Europe/Berlin`.
-    #[schema(schema_with = time_zone)]
+    #[schema(value_type = TimeZone)]
     pub time_zone: Tz,
     pub currency: Currency,
 }
 
-/// The schema of a time zone: one of the IANA names the service knows (`chrono_tz`), as
-/// parsing requires.
-pub fn time_zone() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
-        .description(Some("An IANA time zone, e.g. `Europe/Berlin`."))
-        .examples(["Europe/Berlin"])
-        .build()
+/// The OpenAPI schema of a time zone (the `value_type` of `Tz` fields): one of the IANA
+/// names the service parses (`chrono_tz`), one component every such field refers to.
+pub struct TimeZone;
+
+impl utoipa::PartialSchema for TimeZone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+            .description(Some("An IANA time zone, e.g. `Europe/Berlin`."))
+            .examples(["Europe/Berlin"])
+            .into()
+    }
 }
+
+impl utoipa::ToSchema for TimeZone {}
 
 /// A platform registration as submitted by ops.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
